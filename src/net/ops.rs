@@ -1,0 +1,173 @@
+//! io_uring operations tokio-uring lacks, submitted through its public
+//! `UnsubmittedOneshot` hook with SQEs built by the `io-uring` 0.6 crate
+//! (the version tokio-uring links, so the entry types are the same).
+//!
+//! Every operation owns what the kernel reads or writes (buffers, iovec
+//! array, and a reference that keeps the file descriptor open) until its
+//! completion arrives, even if the awaiting future is dropped: tokio-uring
+//! keeps the op's data in its slab until the CQE comes back.
+
+use std::io;
+use std::rc::Rc;
+
+use io_uring_06::{cqueue, opcode, types};
+use tokio_uring::{OneshotOutputTransform, UnsubmittedOneshot};
+
+use super::gather::{Gather, Part};
+
+/// Anything that keeps a socket's file descriptor open while an op runs.
+pub(crate) type FdGuard = Rc<dyn std::any::Any>;
+
+fn cqe_result(cqe: &cqueue::Entry) -> io::Result<usize> {
+    let res = cqe.result();
+    if res >= 0 {
+        Ok(res as usize)
+    } else {
+        Err(io::Error::from_raw_os_error(-res))
+    }
+}
+
+// ---- PollAdd: wait until a socket is readable without pinning a buffer ----
+
+pub(crate) struct PollData {
+    _fd: FdGuard,
+}
+
+pub(crate) struct PollTransform;
+
+impl OneshotOutputTransform for PollTransform {
+    type Output = io::Result<u32>;
+    type StoredData = PollData;
+
+    fn transform_oneshot_output(self, _data: PollData, cqe: cqueue::Entry) -> io::Result<u32> {
+        cqe_result(&cqe).map(|mask| mask as u32)
+    }
+}
+
+/// Completes when `fd` is readable (data, EOF or error). One-shot, level
+/// checked at submission: bytes already queued complete it at once.
+pub(crate) async fn poll_readable(fd: i32, guard: FdGuard) -> io::Result<u32> {
+    // SAFETY: PollAdd reads no user memory; `guard` keeps `fd` open until the
+    // completion is reaped, so the kernel never polls a reused descriptor.
+    let sqe = opcode::PollAdd::new(types::Fd(fd), libc::POLLIN as u32).build();
+    UnsubmittedOneshot::new(PollData { _fd: guard }, PollTransform, sqe)
+        .submit()
+        .await
+}
+
+/// Completes when `fd` is writable or failed (a non-blocking connect done).
+/// The socket must outlive the returned future's completion: the caller owns
+/// it and only drops it after the poll completed or the connect was aborted.
+pub(crate) async fn poll_writable(fd: i32, guard: FdGuard) -> io::Result<u32> {
+    // SAFETY: as for `poll_readable`: no user memory is involved.
+    let sqe = opcode::PollAdd::new(types::Fd(fd), libc::POLLOUT as u32).build();
+    UnsubmittedOneshot::new(PollData { _fd: guard }, PollTransform, sqe)
+        .submit()
+        .await
+}
+
+// ---- Writev: one gathered write of ranges of `base` and `gather.extra` ----
+
+pub(crate) struct WritevData {
+    _fd: FdGuard,
+    base: Vec<u8>,
+    gather: Gather,
+    iov: Vec<libc::iovec>,
+}
+
+pub(crate) struct WritevTransform;
+
+pub(crate) type WritevOutput = (io::Result<usize>, Vec<u8>, Gather, Vec<libc::iovec>);
+
+impl OneshotOutputTransform for WritevTransform {
+    type Output = WritevOutput;
+    type StoredData = WritevData;
+
+    fn transform_oneshot_output(self, data: WritevData, cqe: cqueue::Entry) -> WritevOutput {
+        (cqe_result(&cqe), data.base, data.gather, data.iov)
+    }
+}
+
+/// The most iovecs one submission carries (the kernel's UIO_MAXIOV is 1024).
+const MAX_IOV: usize = 512;
+
+/// Fills `iov` with the pieces of `gather` that remain after `skip` bytes.
+/// Ranges that fall outside `base`/`extra` are clamped (never read past).
+fn fill_iovecs(base: &[u8], gather: &Gather, mut skip: usize, iov: &mut Vec<libc::iovec>) {
+    iov.clear();
+    for part in &gather.parts {
+        let slice: &[u8] = match *part {
+            Part::Base { start, end } => base.get(start as usize..end as usize).unwrap_or(&[]),
+            Part::Extra { start, end } => gather
+                .extra
+                .get(start as usize..end as usize)
+                .unwrap_or(&[]),
+        };
+        if skip >= slice.len() {
+            skip -= slice.len();
+            continue;
+        }
+        let rest = &slice[skip..];
+        skip = 0;
+        iov.push(libc::iovec {
+            iov_base: rest.as_ptr() as *mut libc::c_void,
+            iov_len: rest.len(),
+        });
+        if iov.len() == MAX_IOV {
+            break;
+        }
+    }
+}
+
+/// Submits one `writev` of what remains of `gather` after `skip` bytes.
+/// Returns the bytes written (possibly short) and the owned buffers.
+pub(crate) async fn writev(
+    fd: i32,
+    guard: FdGuard,
+    base: Vec<u8>,
+    gather: Gather,
+    skip: usize,
+    mut iov: Vec<libc::iovec>,
+) -> WritevOutput {
+    fill_iovecs(&base, &gather, skip, &mut iov);
+    if iov.is_empty() {
+        return (Ok(0), base, gather, iov);
+    }
+    let (ptr, len) = (iov.as_ptr(), iov.len() as u32);
+    // SAFETY: every iovec points into the heap storage of `base` or
+    // `gather.extra`, and `iov`'s own storage is heap too; all three vectors
+    // move into the op's data, which tokio-uring keeps alive (unmoved heap
+    // blocks, no reallocation) until the CQE arrives, even if this future is
+    // dropped. `guard` keeps `fd` open for as long.
+    let sqe = opcode::Writev::new(types::Fd(fd), ptr, len).build();
+    let data = WritevData {
+        _fd: guard,
+        base,
+        gather,
+        iov,
+    };
+    UnsubmittedOneshot::new(data, WritevTransform, sqe)
+        .submit()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iovecs_skip_written_bytes() {
+        let base = b"0123456789".to_vec();
+        let mut g = Gather::new();
+        g.push_base(0..4);
+        g.push_extra(b"ab");
+        g.push_base(6..10);
+        let mut iov = Vec::new();
+        fill_iovecs(&base, &g, 5, &mut iov);
+        assert_eq!(iov.len(), 2);
+        assert_eq!(iov[0].iov_len, 1);
+        assert_eq!(iov[1].iov_len, 4);
+        fill_iovecs(&base, &g, 10, &mut iov);
+        assert!(iov.is_empty());
+    }
+}

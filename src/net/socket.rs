@@ -1,0 +1,253 @@
+//! Sockets: `SO_REUSEPORT` listeners made with socket2, and [`Conn`], a TCP
+//! or Unix stream with owned-buffer reads and writes on the worker's ring.
+
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::rc::Rc;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio_uring::buf::BoundedBuf;
+
+use super::gather::Gather;
+use super::ops;
+
+/// Creates a listening socket with `SO_REUSEPORT` (each worker binds its own
+/// socket to the same address and the kernel spreads connections), IPv6
+/// sockets v6-only, non-blocking, with the given backlog.
+pub fn bind_listener(addr: SocketAddr, backlog: u32) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// One worker's accepting socket.
+pub struct Listener {
+    inner: tokio_uring::net::TcpListener,
+}
+
+impl Listener {
+    /// Takes a listener made by [`bind_listener`] onto the current worker's ring.
+    pub fn from_std(listener: std::net::TcpListener) -> Self {
+        Self {
+            inner: tokio_uring::net::TcpListener::from_std(listener),
+        }
+    }
+
+    /// Accepts one connection (TCP_NODELAY set).
+    pub async fn accept(&self) -> io::Result<(Conn, SocketAddr)> {
+        let (stream, peer) = self.inner.accept().await?;
+        let _ = stream.set_nodelay(true);
+        Ok((Conn::new(Stream::Tcp(stream)), peer))
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Stops accepting: a pending accept completes with an error and queued
+    /// connections are reset, so shutdown never leaks an accepted socket.
+    pub fn stop(&self) {
+        // SAFETY: shutdown(2) on a descriptor this listener owns and keeps
+        // open for the duration of the call; no memory is passed.
+        unsafe {
+            libc::shutdown(self.inner.as_raw_fd(), libc::SHUT_RDWR);
+        }
+    }
+}
+
+/// Aborts a pending non-blocking connect so that a poll on it completes.
+fn abort_connect(fd: i32) {
+    // SAFETY: an all-zero sockaddr with family AF_UNSPEC is a valid argument;
+    // connect(2) with AF_UNSPEC dissolves the association of a socket this
+    // function's caller owns. No memory outlives the call.
+    unsafe {
+        let mut addr: libc::sockaddr = std::mem::zeroed();
+        addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        libc::connect(
+            fd,
+            &addr,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        );
+    }
+}
+
+enum Stream {
+    Tcp(tokio_uring::net::TcpStream),
+    Unix(tokio_uring::net::UnixStream),
+}
+
+/// A connected stream. Cloning is cheap and shares the socket; the socket is
+/// closed when the last clone and the last in-flight operation are gone.
+#[derive(Clone)]
+pub struct Conn {
+    stream: Rc<Stream>,
+}
+
+impl Conn {
+    fn new(stream: Stream) -> Self {
+        Self {
+            stream: Rc::new(stream),
+        }
+    }
+
+    /// Connects over TCP within `limit` (TCP_NODELAY set). Returns
+    /// `ErrorKind::TimedOut` when the limit passes; the attempt is then
+    /// aborted (`connect(AF_UNSPEC)`), so no half-open socket lingers while
+    /// the kernel retries SYNs.
+    pub async fn connect_tcp(addr: SocketAddr, limit: std::time::Duration) -> io::Result<Conn> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_nonblocking(true)?;
+        socket.set_nodelay(true)?;
+        match socket.connect(&addr.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                let guard: ops::FdGuard = Rc::new(());
+                let fd = socket.as_raw_fd();
+                match tokio::time::timeout(limit, ops::poll_writable(fd, guard)).await {
+                    Ok(res) => {
+                        res?;
+                    }
+                    Err(_) => {
+                        abort_connect(fd);
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                }
+                if let Some(e) = socket.take_error()? {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        let stream = tokio_uring::net::TcpStream::from_std(socket.into());
+        Ok(Conn::new(Stream::Tcp(stream)))
+    }
+
+    /// Connects to a Unix stream socket.
+    pub async fn connect_unix(path: &Path) -> io::Result<Conn> {
+        let stream = tokio_uring::net::UnixStream::connect(path).await?;
+        Ok(Conn::new(Stream::Unix(stream)))
+    }
+
+    fn fd(&self) -> i32 {
+        match &*self.stream {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    fn guard(&self) -> ops::FdGuard {
+        self.stream.clone()
+    }
+
+    /// Waits until the peer sent bytes, closed or failed, holding no buffer.
+    pub async fn readable(&self) -> io::Result<()> {
+        ops::poll_readable(self.fd(), self.guard())
+            .await
+            .map(|_| ())
+    }
+
+    /// Reads into the spare capacity of `buf` (appending after `buf.len()`).
+    /// `Ok(0)` means end of stream (or no spare capacity).
+    pub async fn read(&self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
+        let len = buf.len();
+        if buf.capacity() == len {
+            return (Ok(0), buf);
+        }
+        let slice = buf.slice(len..);
+        let (res, slice) = match &*self.stream {
+            Stream::Tcp(s) => s.read(slice).await,
+            Stream::Unix(s) => s.read(slice).await,
+        };
+        (res, slice.into_inner())
+    }
+
+    /// Reads at most `max` bytes into the spare capacity of `buf` (so a body
+    /// of known length never pulls in the next pipelined message).
+    pub async fn read_max(&self, buf: Vec<u8>, max: usize) -> (io::Result<usize>, Vec<u8>) {
+        let len = buf.len();
+        let end = len.saturating_add(max).min(buf.capacity());
+        if end == len {
+            return (Ok(0), buf);
+        }
+        let slice = buf.slice(len..end);
+        let (res, slice) = match &*self.stream {
+            Stream::Tcp(s) => s.read(slice).await,
+            Stream::Unix(s) => s.read(slice).await,
+        };
+        (res, slice.into_inner())
+    }
+
+    /// Writes all of `buf[..buf.len()]`.
+    pub async fn write_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
+        if buf.is_empty() {
+            return (Ok(()), buf);
+        }
+        match &*self.stream {
+            Stream::Tcp(s) => s.write_all(buf).await,
+            Stream::Unix(s) => s.write_all(buf).await,
+        }
+    }
+
+    /// Writes a constant response (canned errors, `100 Continue`).
+    pub async fn write_static(&self, bytes: &'static [u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let res = match &*self.stream {
+            Stream::Tcp(s) => s.write_all(bytes).await,
+            Stream::Unix(s) => s.write_all(bytes).await,
+        };
+        res.0
+    }
+
+    /// Writes every piece of `gather` (ranges of `base` plus added bytes)
+    /// with `writev`, resubmitting after short writes.
+    pub async fn write_gather(
+        &self,
+        base: Vec<u8>,
+        gather: Gather,
+    ) -> (io::Result<()>, Vec<u8>, Gather) {
+        let total = gather.len();
+        let (mut base, mut gather, mut iov) = (base, gather, Vec::new());
+        let mut done = 0;
+        while done < total {
+            let (res, b, g, i) =
+                ops::writev(self.fd(), self.guard(), base, gather, done, iov).await;
+            (base, gather, iov) = (b, g, i);
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), base, gather),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), base, gather),
+            }
+        }
+        (Ok(()), base, gather)
+    }
+
+    /// Shuts both directions down so that any read or poll still in flight
+    /// completes (used on every timeout before the operation is dropped).
+    pub fn shutdown(&self) {
+        let _ = match &*self.stream {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            Stream::Unix(s) => s.shutdown(Shutdown::Both),
+        };
+    }
+
+    /// Shuts the sending direction (a response delimited by close is done).
+    pub fn shutdown_write(&self) {
+        let _ = match &*self.stream {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Write),
+            Stream::Unix(s) => s.shutdown(Shutdown::Write),
+        };
+    }
+}

@@ -1,0 +1,594 @@
+//! One client connection: read a request head, route it, forward it with its
+//! body, relay the response, and loop while both sides keep the connection
+//! alive. Pipelined requests are answered in order (one at a time).
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::body::{self, chunked_failed, ChunkedCopy, Flow, Leg};
+use super::route::RouteMatch;
+use super::timed;
+use super::upstream::{self, Leased};
+use crate::error::{ProxyError, Side};
+use crate::http1::chunked::ChunkedDecoder;
+use crate::http1::framing::{RequestBody, ResponseBody};
+use crate::http1::head::{parse_request, HeadLimits, Parsed, RequestHead, ResponseHead, Version};
+use crate::http1::response;
+use crate::http1::rewrite::{self, ClientInfo, ConnectionLine, OutBody};
+use crate::net::{Conn, Gather};
+use crate::runtime::worker::Worker;
+
+/// A failed exchange and whether response bytes already reached the client.
+struct Failure {
+    err: ProxyError,
+    responded: bool,
+}
+
+impl From<ProxyError> for Failure {
+    fn from(err: ProxyError) -> Self {
+        Failure {
+            err,
+            responded: false,
+        }
+    }
+}
+
+struct Session {
+    w: Rc<Worker>,
+    client: Conn,
+    peer: SocketAddr,
+    /// Bytes from the client not yet handled; empty and unallocated while
+    /// the connection is idle.
+    buf: Vec<u8>,
+    /// Reused for every head and chunk re-framing on this connection.
+    gather: Gather,
+    served: u64,
+}
+
+/// Serves one client connection until it closes.
+pub async fn serve(w: Rc<Worker>, client: Conn, peer: SocketAddr, _listener: usize) {
+    let mut s = Session {
+        w,
+        client,
+        peer,
+        buf: Vec::new(),
+        gather: Gather::new(),
+        served: 0,
+    };
+    loop {
+        let head = match s.read_head().await {
+            Ok(Some(head)) => head,
+            Ok(None) => break,
+            Err(err) => {
+                s.fail(Failure {
+                    err,
+                    responded: false,
+                })
+                .await;
+                break;
+            }
+        };
+        match s.exchange(head).await {
+            Ok(true) => s.served += 1,
+            Ok(false) => break,
+            Err(f) => {
+                s.fail(f).await;
+                break;
+            }
+        }
+    }
+    let buf = std::mem::take(&mut s.buf);
+    s.w.head_bufs.give(buf);
+}
+
+impl Session {
+    /// Waits for and parses the next request head. `Ok(None)`: the client
+    /// closed, stayed idle past the keep-alive timeout, or shutdown began.
+    async fn read_head(&mut self) -> Result<Option<RequestHead>, ProxyError> {
+        let w = self.w.clone();
+        let limits = &w.config.limits;
+        let head_limits = HeadLimits {
+            max_head: limits.max_request_head,
+            max_headers: limits.max_headers,
+        };
+        if self.buf.is_empty() {
+            let idle = if self.served == 0 {
+                limits.client_header_timeout
+            } else {
+                limits.keepalive_timeout
+            };
+            let stopped = w.stop.notified();
+            if w.stopping.get() {
+                return Ok(None);
+            }
+            let ready = tokio::select! {
+                biased;
+                _ = stopped => None,
+                r = tokio::time::timeout(idle, self.client.readable()) => r.ok(),
+            };
+            match ready {
+                Some(Ok(())) => {}
+                _ => {
+                    self.client.shutdown();
+                    return Ok(None);
+                }
+            }
+            if self.buf.capacity() == 0 {
+                self.buf = w.head_bufs.take();
+            }
+        }
+        let deadline = tokio::time::Instant::now() + limits.client_header_timeout;
+        loop {
+            if !self.buf.is_empty() {
+                match parse_request(&self.buf, &head_limits) {
+                    Ok(Parsed::Complete(head)) => return Ok(Some(head)),
+                    Ok(Parsed::Partial) => {}
+                    Err(e) => {
+                        tracing::debug!(peer = %self.peer, "bad request: {}", e.reason());
+                        return Err(ProxyError::client(Some(e.status()), e.reason()));
+                    }
+                }
+            }
+            if self.buf.capacity() == 0 {
+                self.buf = w.head_bufs.take();
+            }
+            let had = !self.buf.is_empty();
+            let buf = std::mem::take(&mut self.buf);
+            let read = tokio::time::timeout_at(deadline, self.client.read(buf)).await;
+            let Ok((res, buf)) = read else {
+                self.client.shutdown();
+                return match had {
+                    true => Err(ProxyError::client(Some(408), "client header timeout")),
+                    false => Ok(None),
+                };
+            };
+            self.buf = buf;
+            match res {
+                Ok(0) if !had => return Ok(None),
+                Ok(0) => return Err(ProxyError::client(None, "client closed mid-head")),
+                Ok(_) => {}
+                Err(e) if !had => {
+                    tracing::debug!(peer = %self.peer, "client read failed: {e}");
+                    return Ok(None);
+                }
+                Err(e) => return Err(ProxyError::client(None, "client read failed").with_io(e)),
+            }
+        }
+    }
+
+    /// Proxies one request. `Ok(true)`: the connection stays open for the
+    /// next request.
+    async fn exchange(&mut self, head: RequestHead) -> Result<bool, Failure> {
+        let w = self.w.clone();
+        let host = head.host.clone().map(|r| &self.buf[r]);
+        let route = w
+            .routes
+            .find(host, &self.buf[head.target.clone()])
+            .ok_or_else(|| ProxyError::client(Some(404), "no route"))?;
+        let mut request = self.prepare_request(&head, &route)?;
+        let client_http11 = head.version == Version::Http11;
+        let replayable = request.body_done && head.method.is_idempotent();
+        let upstream_cfg = &w.config.upstreams[route.upstream];
+
+        // Connect, send the head (and the body bytes already read), read the
+        // response head; once more on a new connection if a pooled one
+        // turns out dead before answering and the request can be replayed.
+        let mut attempt = 0;
+        let (leased, rbuf, resp) = loop {
+            let leased = upstream::acquire(&w, route.upstream, attempt == 0).await?;
+            let gather = std::mem::take(&mut self.gather);
+            let buf = std::mem::take(&mut self.buf);
+            let sent = timed(
+                &leased.conn,
+                upstream_cfg.send_timeout,
+                leased.conn.write_gather(buf, gather),
+            )
+            .await;
+            let Some((res, buf, gather)) = sent else {
+                return Err(ProxyError::upstream(504, "upstream send timeout").into());
+            };
+            (self.buf, self.gather) = (buf, gather);
+            if let Err(e) = res {
+                if leased.reused && replayable && attempt == 0 {
+                    attempt += 1;
+                    continue;
+                }
+                return Err(ProxyError::upstream(502, "upstream write failed")
+                    .with_io(e)
+                    .into());
+            }
+            if !request.body_done {
+                self.send_rest_of_body(&head, &route, &leased, &mut request)
+                    .await?;
+            }
+            let rbuf = w.io_bufs.take();
+            match upstream::read_response_head(
+                &w,
+                &leased,
+                &self.client,
+                client_http11,
+                head.method,
+                rbuf,
+            )
+            .await
+            {
+                Ok((resp, rbuf)) => break (leased, rbuf, resp),
+                Err(f) if f.silent && leased.reused && replayable && attempt == 0 => {
+                    tracing::debug!("pooled upstream connection was dead; retrying on a new one");
+                    attempt += 1;
+                }
+                Err(f) => return Err(f.err.into()),
+            }
+        };
+
+        // The request is fully sent: keep only the pipelined bytes after it.
+        if let Some(next) = request.pipelined.take() {
+            self.buf.clear();
+            self.buf.extend_from_slice(&next);
+        } else {
+            let end = request.consumed.min(self.buf.len());
+            self.buf.drain(..end);
+        }
+
+        let close = head.close
+            || w.stopping.get()
+            || w.config.limits.keepalive_timeout.is_zero()
+            || matches!(resp.body, ResponseBody::UntilClose)
+            || (matches!(resp.body, ResponseBody::Chunked) && !client_http11);
+        let reusable = self
+            .relay_response(&leased, rbuf, &resp, close, client_http11)
+            .await?;
+        if reusable && request.body_done {
+            w.pool.borrow_mut().checkin(
+                leased.upstream,
+                leased.server,
+                leased.conn,
+                Instant::now(),
+            );
+        }
+        Ok(!close)
+    }
+
+    /// Checks the request body against the route's limit and builds the
+    /// upstream head plus the body bytes that arrived with it.
+    fn prepare_request(
+        &mut self,
+        head: &RequestHead,
+        route: &RouteMatch,
+    ) -> Result<Request, Failure> {
+        let avail = self.buf.len() - head.head_len;
+        let host = head.host.clone().map_or(&[][..], |r| &self.buf[r]);
+        let client = ClientInfo {
+            ip: self.peer.ip(),
+            proto: "http",
+            host,
+        };
+        let mut request = Request {
+            body_done: true,
+            consumed: head.head_len,
+            remaining: 0,
+            chunked: None,
+            sent: 0,
+            pipelined: None,
+        };
+        self.gather.clear();
+        match head.body {
+            RequestBody::None => {
+                rewrite::upstream_request(
+                    &self.buf,
+                    head,
+                    &client,
+                    OutBody::None,
+                    &mut self.gather,
+                );
+            }
+            RequestBody::Length(n) => {
+                if n > route.max_request_body {
+                    return Err(ProxyError::client(
+                        Some(413),
+                        "request body larger than max_request_body",
+                    )
+                    .into());
+                }
+                rewrite::upstream_request(
+                    &self.buf,
+                    head,
+                    &client,
+                    OutBody::Length(n),
+                    &mut self.gather,
+                );
+                let k = usize::try_from(n).unwrap_or(usize::MAX).min(avail);
+                self.gather.push_base(head.head_len..head.head_len + k);
+                request.consumed += k;
+                request.remaining = n - k as u64;
+                request.body_done = request.remaining == 0;
+            }
+            RequestBody::Chunked => {
+                rewrite::upstream_request(
+                    &self.buf,
+                    head,
+                    &client,
+                    OutBody::Chunked,
+                    &mut self.gather,
+                );
+                let mut decoder = ChunkedDecoder::new();
+                let progress = decoder
+                    .reframe(&self.buf, head.head_len, &mut self.gather)
+                    .map_err(|_| chunked_failed(Side::Client))?;
+                if progress.data > route.max_request_body {
+                    return Err(ProxyError::client(
+                        Some(413),
+                        "request body larger than max_request_body",
+                    )
+                    .into());
+                }
+                request.consumed += progress.consumed;
+                request.sent = progress.data;
+                request.body_done = progress.done;
+                request.chunked = Some(decoder);
+            }
+        }
+        Ok(request)
+    }
+
+    /// Streams the part of the request body that had not arrived with the
+    /// head (after `100 Continue` when the client asked for it).
+    async fn send_rest_of_body(
+        &mut self,
+        head: &RequestHead,
+        route: &RouteMatch,
+        leased: &Leased,
+        request: &mut Request,
+    ) -> Result<(), Failure> {
+        let w = self.w.clone();
+        if head.expect_continue
+            && head.version == Version::Http11
+            && request.consumed == self.buf.len()
+        {
+            let sent = timed(
+                &self.client,
+                w.config.limits.send_timeout,
+                self.client.write_static(response::CONTINUE),
+            )
+            .await;
+            if !matches!(sent, Some(Ok(()))) {
+                return Err(ProxyError::client(None, "client write failed").into());
+            }
+        }
+        let flow = Flow {
+            from: Leg {
+                conn: &self.client,
+                side: Side::Client,
+                timeout: w.config.limits.client_body_timeout,
+            },
+            to: Leg {
+                conn: &leased.conn,
+                side: Side::Upstream,
+                timeout: w.config.upstreams[leased.upstream].send_timeout,
+            },
+        };
+        let io = w.io_bufs.take();
+        let io = match request.chunked.as_mut() {
+            None => body::copy_length(&flow, io, request.remaining).await?,
+            Some(decoder) => {
+                let copy = ChunkedCopy {
+                    sent: request.sent,
+                    limit: route.max_request_body,
+                    unframed: false,
+                };
+                let (io, rest) =
+                    body::copy_chunked(&flow, io, decoder, &mut self.gather, copy).await?;
+                request.pipelined = Some(io[rest].to_vec());
+                io
+            }
+        };
+        w.io_bufs.give(io);
+        request.body_done = true;
+        Ok(())
+    }
+
+    /// Sends the response head and body to the client. Returns whether the
+    /// upstream connection ended the exchange cleanly (reusable).
+    async fn relay_response(
+        &mut self,
+        leased: &Leased,
+        rbuf: Vec<u8>,
+        resp: &ResponseHead,
+        close: bool,
+        client_http11: bool,
+    ) -> Result<bool, Failure> {
+        let w = self.w.clone();
+        let avail = rbuf.len() - resp.head_len;
+        let mut reusable = !resp.close;
+        let mut remaining = 0u64;
+        let mut decoder = None;
+        let unframed = !client_http11;
+        self.gather.clear();
+        let out = match resp.body {
+            // HEAD and 304 keep the upstream's Content-Length line as is.
+            ResponseBody::None => OutBody::None,
+            ResponseBody::Length(n) => OutBody::Length(n),
+            ResponseBody::Chunked if unframed => OutBody::None,
+            ResponseBody::Chunked => OutBody::Chunked,
+            ResponseBody::UntilClose => OutBody::None,
+        };
+        let connection = match (close, client_http11) {
+            (true, _) => ConnectionLine::Close,
+            (false, true) => ConnectionLine::Omit,
+            (false, false) => ConnectionLine::KeepAlive,
+        };
+        rewrite::client_response_with(&rbuf, resp, out, connection, &mut self.gather);
+        match resp.body {
+            ResponseBody::None => reusable &= avail == 0,
+            ResponseBody::Length(n) => {
+                let k = usize::try_from(n).unwrap_or(usize::MAX).min(avail);
+                self.gather.push_base(resp.head_len..resp.head_len + k);
+                reusable &= avail <= k;
+                remaining = n - k as u64;
+            }
+            ResponseBody::Chunked => {
+                let head_parts = self.gather.parts.len();
+                let mut d = ChunkedDecoder::new();
+                let progress = d
+                    .reframe(&rbuf, resp.head_len, &mut self.gather)
+                    .map_err(|_| chunked_failed(Side::Upstream))?;
+                if unframed {
+                    let mut body_parts = self.gather.parts.split_off(head_parts);
+                    body_parts.retain(|p| matches!(p, crate::net::Part::Base { .. }));
+                    self.gather.parts.extend(body_parts);
+                }
+                reusable &= !progress.done || progress.consumed == avail;
+                if !progress.done {
+                    decoder = Some(d);
+                }
+            }
+            ResponseBody::UntilClose => {
+                self.gather.push_base(resp.head_len..rbuf.len());
+                reusable = false;
+            }
+        }
+        let send_timeout = w.config.limits.send_timeout;
+        let gather = std::mem::take(&mut self.gather);
+        let Some((res, rbuf, gather)) = timed(
+            &self.client,
+            send_timeout,
+            self.client.write_gather(rbuf, gather),
+        )
+        .await
+        else {
+            return Err(Failure {
+                err: ProxyError::client(None, "client send timeout"),
+                responded: true,
+            });
+        };
+        self.gather = gather;
+        if let Err(e) = res {
+            return Err(Failure {
+                err: ProxyError::client(None, "client write failed").with_io(e),
+                responded: true,
+            });
+        }
+        let flow = Flow {
+            from: Leg {
+                conn: &leased.conn,
+                side: Side::Upstream,
+                timeout: w.config.upstreams[leased.upstream].read_timeout,
+            },
+            to: Leg {
+                conn: &self.client,
+                side: Side::Client,
+                timeout: send_timeout,
+            },
+        };
+        let responded = |err| Failure {
+            err,
+            responded: true,
+        };
+        let rbuf = match (resp.body, decoder) {
+            (ResponseBody::Length(_), _) if remaining > 0 => {
+                body::copy_length(&flow, rbuf, remaining)
+                    .await
+                    .map_err(responded)?
+            }
+            (ResponseBody::Chunked, Some(mut d)) => {
+                let copy = ChunkedCopy {
+                    sent: 0,
+                    limit: u64::MAX,
+                    unframed,
+                };
+                let (rbuf, rest) = body::copy_chunked(&flow, rbuf, &mut d, &mut self.gather, copy)
+                    .await
+                    .map_err(responded)?;
+                reusable &= rest.is_empty();
+                rbuf
+            }
+            (ResponseBody::UntilClose, _) => {
+                let rbuf = body::copy_until_close(&flow, rbuf)
+                    .await
+                    .map_err(responded)?;
+                self.client.shutdown_write();
+                rbuf
+            }
+            _ => rbuf,
+        };
+        w.io_bufs.give(rbuf);
+        Ok(reusable)
+    }
+
+    /// Logs a failed exchange and tells the client when it still can.
+    async fn fail(&mut self, f: Failure) {
+        let Failure { err, responded } = f;
+        match err.side {
+            Side::Client => tracing::debug!(peer = %self.peer, "{err}"),
+            _ => tracing::warn!(peer = %self.peer, "{err}"),
+        }
+        let Some(status) = err.status.filter(|_| !responded) else {
+            self.client.shutdown();
+            return;
+        };
+        let send_timeout = self.w.config.limits.send_timeout;
+        let sent = timed(
+            &self.client,
+            send_timeout,
+            self.client.write_static(response::error(status)),
+        )
+        .await;
+        if matches!(sent, Some(Ok(()))) {
+            self.linger().await;
+        }
+        self.client.shutdown();
+    }
+
+    /// Lingering close: after an error response, read and discard what the
+    /// client still sends for a moment, so that closing with unread bytes
+    /// does not reset the connection before the client reads the response.
+    async fn linger(&mut self) {
+        self.client.shutdown_write();
+        let mut buf = std::mem::take(&mut self.buf);
+        if buf.capacity() == 0 {
+            buf = self.w.head_bufs.take();
+        }
+        let deadline = tokio::time::Instant::now() + LINGER_TIME;
+        let mut discarded = 0usize;
+        while discarded < LINGER_BYTES {
+            buf.clear();
+            match tokio::time::timeout_at(deadline, self.client.read(buf)).await {
+                Ok((Ok(n), b)) if n > 0 => {
+                    discarded += n;
+                    buf = b;
+                }
+                Ok((_, b)) => {
+                    buf = b;
+                    break;
+                }
+                Err(_) => {
+                    self.client.shutdown();
+                    return;
+                }
+            }
+        }
+        buf.clear();
+        self.buf = buf;
+    }
+}
+
+/// How long and how much a lingering close reads before giving up.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+const LINGER_BYTES: usize = 1 << 20;
+
+/// The state of the request body while an exchange runs.
+struct Request {
+    /// Every body byte has been sent upstream.
+    body_done: bool,
+    /// Bytes of the client buffer that belong to this request.
+    consumed: usize,
+    /// Content-Length bytes still to come from the client.
+    remaining: u64,
+    /// The chunked decoder, when the body is chunked.
+    chunked: Option<ChunkedDecoder>,
+    /// Chunked payload bytes sent so far.
+    sent: u64,
+    /// Bytes read past the body while streaming it (the next request).
+    pipelined: Option<Vec<u8>>,
+}

@@ -1,0 +1,165 @@
+//! One worker: its accept loops, its per-worker state (upstream pools,
+//! buffers, server selection) and its part in a graceful shutdown.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+
+use crate::config::Config;
+use crate::net::{spawn, BufferPool, Conn, Listener};
+use crate::proxy::balance::Balancer;
+use crate::proxy::pool::UpstreamPool;
+use crate::proxy::route::RouteTable;
+use crate::proxy::session;
+
+/// Size of the buffers that carry bodies and response heads.
+pub const IO_BUFFER: usize = 64 * 1024;
+/// Buffers of each kind a worker keeps for reuse.
+const KEPT_BUFFERS: usize = 256;
+
+/// Per-worker state, shared by the worker's tasks through `Rc`.
+pub struct Worker {
+    pub id: usize,
+    pub config: Arc<Config>,
+    pub routes: Arc<RouteTable>,
+    pub pool: RefCell<UpstreamPool>,
+    pub balancer: Balancer,
+    /// Buffers for request heads (`max_request_head` bytes).
+    pub head_bufs: BufferPool,
+    /// Buffers for bodies and response heads.
+    pub io_bufs: BufferPool,
+    /// Open client connections.
+    pub conns: Cell<usize>,
+    /// Set once shutdown has begun.
+    pub stopping: Cell<bool>,
+    /// Woken when shutdown begins (idle connections close).
+    pub stop: Notify,
+    /// Woken when the last connection closes during shutdown.
+    drained: Notify,
+}
+
+impl Worker {
+    pub fn new(id: usize, config: Arc<Config>, routes: Arc<RouteTable>) -> Rc<Self> {
+        Rc::new(Self {
+            id,
+            pool: RefCell::new(UpstreamPool::new(&config)),
+            balancer: Balancer::new(&config),
+            head_bufs: BufferPool::new(config.limits.max_request_head, KEPT_BUFFERS),
+            io_bufs: BufferPool::new(IO_BUFFER, KEPT_BUFFERS),
+            config,
+            routes,
+            conns: Cell::new(0),
+            stopping: Cell::new(false),
+            stop: Notify::new(),
+            drained: Notify::new(),
+        })
+    }
+
+    fn connection_closed(&self) {
+        let n = self.conns.get().saturating_sub(1);
+        self.conns.set(n);
+        if n == 0 && self.stopping.get() {
+            self.drained.notify_waiters();
+        }
+    }
+}
+
+/// Runs a worker until shutdown completes.
+pub async fn run(
+    w: Rc<Worker>,
+    sockets: Vec<std::net::TcpListener>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let listeners: Vec<Rc<Listener>> = sockets
+        .into_iter()
+        .map(|s| Rc::new(Listener::from_std(s)))
+        .collect();
+    for (index, l) in listeners.iter().enumerate() {
+        spawn(accept_loop(w.clone(), l.clone(), index));
+    }
+    spawn(sweep_pool(w.clone()));
+
+    let _ = stop.wait_for(|stopping| *stopping).await;
+    w.stopping.set(true);
+    w.stop.notify_waiters();
+    for l in &listeners {
+        l.stop();
+    }
+    drop(listeners);
+    let drained = async {
+        loop {
+            let notified = w.drained.notified();
+            if w.conns.get() == 0 {
+                break;
+            }
+            notified.await;
+        }
+    };
+    if tokio::time::timeout(w.config.runtime.shutdown_timeout, drained)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            worker = w.id,
+            open = w.conns.get(),
+            "shutdown_timeout reached; closing remaining connections"
+        );
+    }
+    w.pool.borrow_mut().clear();
+}
+
+async fn accept_loop(w: Rc<Worker>, listener: Rc<Listener>, index: usize) {
+    loop {
+        let stopped = w.stop.notified();
+        if w.stopping.get() {
+            return;
+        }
+        let accepted = tokio::select! {
+            biased;
+            _ = stopped => return,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((conn, peer)) => {
+                if w.conns.get() >= w.config.limits.max_connections {
+                    tracing::warn!(worker = w.id, %peer, "max_connections reached; connection refused");
+                    continue;
+                }
+                w.conns.set(w.conns.get() + 1);
+                spawn(client_task(w.clone(), conn, peer, index));
+            }
+            Err(e) => {
+                if w.stopping.get() {
+                    return;
+                }
+                tracing::warn!(worker = w.id, listener = index, "accept failed: {e}");
+                // Out of descriptors or memory: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+async fn client_task(w: Rc<Worker>, conn: Conn, peer: SocketAddr, listener: usize) {
+    session::serve(w.clone(), conn, peer, listener).await;
+    w.connection_closed();
+}
+
+async fn sweep_pool(w: Rc<Worker>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let stopped = w.stop.notified();
+        if w.stopping.get() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            _ = stopped => return,
+            _ = tick.tick() => w.pool.borrow_mut().sweep(Instant::now()),
+        }
+    }
+}
