@@ -109,3 +109,87 @@ impl RouteTable {
         best.map(|(_, m)| m)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> RouteTable {
+        let text = r#"
+[[listener]]
+address = "127.0.0.1:0"
+[[upstream]]
+name = "any"
+servers = ["127.0.0.1:1"]
+[[upstream]]
+name = "wild"
+servers = ["127.0.0.1:2"]
+[[upstream]]
+name = "exact"
+servers = ["127.0.0.1:3"]
+[[upstream]]
+name = "api"
+servers = ["127.0.0.1:4"]
+[[upstream]]
+name = "deep"
+servers = ["127.0.0.1:5"]
+[[route]]
+upstream = "any"
+[[route]]
+host = "*.example.org"
+upstream = "wild"
+[[route]]
+host = "*.a.example.org"
+upstream = "deep"
+[[route]]
+host = ["example.org", "www.example.org"]
+upstream = "exact"
+[[route]]
+host = "example.org"
+path = "/api/"
+upstream = "api"
+max_request_body = "1k"
+"#;
+        RouteTable::new(&crate::config::load_str(text, "t.toml").unwrap())
+    }
+
+    fn upstream(t: &RouteTable, host: Option<&str>, path: &str) -> Option<usize> {
+        t.find(host.map(str::as_bytes), path.as_bytes())
+            .map(|m| m.upstream)
+    }
+
+    #[test]
+    fn most_specific_route_wins() {
+        let t = table();
+        assert_eq!(upstream(&t, Some("example.org"), "/"), Some(2));
+        assert_eq!(upstream(&t, Some("EXAMPLE.org:8080"), "/x"), Some(2));
+        assert_eq!(upstream(&t, Some("example.org"), "/api/v1"), Some(3));
+        assert_eq!(upstream(&t, Some("example.org"), "/api"), Some(2));
+        assert_eq!(upstream(&t, Some("www.example.org"), "/api/v1"), Some(2));
+        assert_eq!(upstream(&t, Some("x.example.org"), "/"), Some(1));
+        assert_eq!(upstream(&t, Some("b.a.example.org"), "/"), Some(4));
+        assert_eq!(upstream(&t, Some("other.net"), "/"), Some(0));
+        assert_eq!(upstream(&t, Some("example.org."), "/"), Some(2));
+        assert_eq!(upstream(&t, None, "/"), Some(0));
+        let api = t.find(Some(b"example.org"), b"/api/x").unwrap();
+        assert_eq!(api.max_request_body, 1024);
+    }
+
+    #[test]
+    fn no_default_route_means_no_match() {
+        let text = r#"
+[[listener]]
+address = "127.0.0.1:0"
+[[upstream]]
+name = "u"
+servers = ["127.0.0.1:1"]
+[[route]]
+host = "example.org"
+upstream = "u"
+"#;
+        let t = RouteTable::new(&crate::config::load_str(text, "t.toml").unwrap());
+        assert_eq!(upstream(&t, Some("example.net"), "/"), None);
+        assert_eq!(upstream(&t, None, "/"), None);
+        assert_eq!(upstream(&t, Some("[::1]:80"), "/"), None);
+    }
+}
