@@ -40,7 +40,12 @@ fn run_denied(errno: &str) -> Option<(i32, String)> {
         std::thread::park_timeout(Duration::from_millis(20));
     };
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     match status.code() {
         Some(77) => None, // architecture without the filter: skipped
@@ -50,7 +55,9 @@ fn run_denied(errno: &str) -> Option<(i32, String)> {
 
 #[test]
 fn eperm_names_the_sysctl_and_seccomp_and_exits_3() {
-    let Some((code, stderr)) = run_denied("EPERM") else { return };
+    let Some((code, stderr)) = run_denied("EPERM") else {
+        return;
+    };
     assert_eq!(code, 3, "stderr: {stderr}");
     assert!(stderr.contains("io_uring is not permitted"), "{stderr}");
     assert!(stderr.contains("kernel.io_uring_disabled"), "{stderr}");
@@ -60,7 +67,9 @@ fn eperm_names_the_sysctl_and_seccomp_and_exits_3() {
 
 #[test]
 fn enosys_says_the_kernel_lacks_io_uring_and_exits_3() {
-    let Some((code, stderr)) = run_denied("ENOSYS") else { return };
+    let Some((code, stderr)) = run_denied("ENOSYS") else {
+        return;
+    };
     assert_eq!(code, 3, "stderr: {stderr}");
     assert!(stderr.contains("no io_uring"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");

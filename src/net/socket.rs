@@ -243,6 +243,15 @@ impl Conn {
         };
     }
 
+    /// Shuts the receiving direction: a read in flight completes with end of
+    /// stream while the connection can still carry an answer (408).
+    pub fn shutdown_read(&self) {
+        let _ = match &*self.stream {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Read),
+            Stream::Unix(s) => s.shutdown(Shutdown::Read),
+        };
+    }
+
     /// Shuts the sending direction (a response delimited by close is done).
     pub fn shutdown_write(&self) {
         let _ = match &*self.stream {

@@ -8,7 +8,7 @@ use std::io;
 use std::ops::Range;
 use std::time::Duration;
 
-use super::timed;
+use super::{timed, timed_read};
 use crate::error::{ProxyError, Side};
 use crate::http1::chunked::ChunkedDecoder;
 use crate::net::{Conn, Gather, Part};
@@ -65,7 +65,7 @@ impl Flow<'_> {
     /// is an error: every caller knows more bytes are due.
     pub async fn read(&self, mut buf: Vec<u8>, max: usize) -> Result<Vec<u8>, ProxyError> {
         buf.clear();
-        let Some((res, buf)) = timed(
+        let Some((res, buf)) = timed_read(
             self.from.conn,
             self.from.timeout,
             self.from.conn.read_max(buf, max),
@@ -128,7 +128,7 @@ pub async fn copy_until_close(flow: &Flow<'_>, mut buf: Vec<u8>) -> Result<Vec<u
     loop {
         buf.clear();
         let Some((res, b)) =
-            timed(flow.from.conn, flow.from.timeout, flow.from.conn.read(buf)).await
+            timed_read(flow.from.conn, flow.from.timeout, flow.from.conn.read(buf)).await
         else {
             return Err(read_failed(flow.from.side, true, None));
         };

@@ -16,7 +16,7 @@ use crate::http1::framing::{RequestBody, ResponseBody};
 use crate::http1::head::{parse_request, HeadLimits, Parsed, RequestHead, ResponseHead, Version};
 use crate::http1::response;
 use crate::http1::rewrite::{self, ClientInfo, ConnectionLine, OutBody};
-use crate::net::{Conn, Gather};
+use crate::net::{Conn, Gather, Part};
 use crate::runtime::worker::Worker;
 
 /// A failed exchange and whether response bytes already reached the client.
@@ -142,7 +142,9 @@ impl Session {
             let buf = std::mem::take(&mut self.buf);
             let read = tokio::time::timeout_at(deadline, self.client.read(buf)).await;
             let Ok((res, buf)) = read else {
-                self.client.shutdown();
+                // Shut only the receiving side: the read in flight ends and
+                // a 408 can still be written.
+                self.client.shutdown_read();
                 return match had {
                     true => Err(ProxyError::client(Some(408), "client header timeout")),
                     false => Ok(None),
@@ -433,16 +435,21 @@ impl Session {
                 remaining = n - k as u64;
             }
             ResponseBody::Chunked => {
-                let head_parts = self.gather.parts.len();
                 let mut d = ChunkedDecoder::new();
-                let progress = d
-                    .reframe(&rbuf, resp.head_len, &mut self.gather)
-                    .map_err(|_| chunked_failed(Side::Upstream))?;
-                if unframed {
-                    let mut body_parts = self.gather.parts.split_off(head_parts);
-                    body_parts.retain(|p| matches!(p, crate::net::Part::Base { .. }));
-                    self.gather.parts.extend(body_parts);
+                let progress = if unframed {
+                    // HTTP/1.0 client: payload only (the rare path may allocate).
+                    let mut payload = Gather::new();
+                    let progress = d.reframe(&rbuf, resp.head_len, &mut payload);
+                    for part in payload.parts {
+                        if let Part::Base { start, end } = part {
+                            self.gather.push_base(start as usize..end as usize);
+                        }
+                    }
+                    progress
+                } else {
+                    d.reframe(&rbuf, resp.head_len, &mut self.gather)
                 }
+                .map_err(|_| chunked_failed(Side::Upstream))?;
                 reusable &= !progress.done || progress.consumed == avail;
                 if !progress.done {
                     decoder = Some(d);

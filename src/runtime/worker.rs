@@ -112,17 +112,16 @@ pub async fn run(
     w.pool.borrow_mut().clear();
 }
 
+/// Accepts until shutdown. The accept is never raced against the stop
+/// signal (dropping a completed accept would leak its socket): shutdown
+/// shuts the listener, which ends the pending accept with an error.
 async fn accept_loop(w: Rc<Worker>, listener: Rc<Listener>, index: usize) {
     loop {
-        let stopped = w.stop.notified();
+        let accepted = listener.accept().await;
         if w.stopping.get() {
+            // A connection accepted as shutdown began is closed on drop.
             return;
         }
-        let accepted = tokio::select! {
-            biased;
-            _ = stopped => return,
-            r = listener.accept() => r,
-        };
         match accepted {
             Ok((conn, peer)) => {
                 if w.conns.get() >= w.config.limits.max_connections {
@@ -133,9 +132,6 @@ async fn accept_loop(w: Rc<Worker>, listener: Rc<Listener>, index: usize) {
                 spawn(client_task(w.clone(), conn, peer, index));
             }
             Err(e) => {
-                if w.stopping.get() {
-                    return;
-                }
                 tracing::warn!(worker = w.id, listener = index, "accept failed: {e}");
                 // Out of descriptors or memory: back off instead of spinning.
                 tokio::time::sleep(Duration::from_millis(20)).await;
