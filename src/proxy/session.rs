@@ -57,7 +57,10 @@ pub async fn serve(w: Rc<Worker>, client: Conn, peer: SocketAddr, _listener: usi
         served: 0,
     };
     loop {
-        let head = match s.read_head().await {
+        if s.buf.is_empty() && !s.wait_idle().await {
+            break;
+        }
+        let head = match Box::pin(s.read_head()).await {
             Ok(Some(head)) => head,
             Ok(None) => break,
             Err(err) => {
@@ -69,11 +72,14 @@ pub async fn serve(w: Rc<Worker>, client: Conn, peer: SocketAddr, _listener: usi
                 break;
             }
         };
-        match s.exchange(head).await {
+        // Boxed: the exchange's state (several KiB of nested futures) lives
+        // on the heap only while a request runs, so an idle connection's
+        // task stays small.
+        match Box::pin(s.exchange(head)).await {
             Ok(true) => s.served += 1,
             Ok(false) => break,
             Err(f) => {
-                s.fail(f).await;
+                Box::pin(s.fail(f)).await;
                 break;
             }
         }
@@ -83,8 +89,39 @@ pub async fn serve(w: Rc<Worker>, client: Conn, peer: SocketAddr, _listener: usi
 }
 
 impl Session {
-    /// Waits for and parses the next request head. `Ok(None)`: the client
-    /// closed, stayed idle past the keep-alive timeout, or shutdown began.
+    /// Waits, holding no buffer, until the client sends the next request,
+    /// closes, stays idle past the keep-alive (or first-request header)
+    /// timeout, or shutdown begins. `true`: bytes are waiting. This future
+    /// is all an idle connection's task holds, so it is kept small.
+    async fn wait_idle(&mut self) -> bool {
+        let w = &self.w;
+        if self.buf.capacity() > 0 {
+            w.head_bufs.give(std::mem::take(&mut self.buf));
+        }
+        let limits = &w.config.limits;
+        let idle = if self.served == 0 {
+            limits.client_header_timeout
+        } else {
+            limits.keepalive_timeout
+        };
+        let stopped = w.stop.notified();
+        if w.stopping.get() {
+            return false;
+        }
+        let ready = tokio::select! {
+            biased;
+            _ = stopped => None,
+            r = tokio::time::timeout(idle, self.client.readable()) => r.ok(),
+        };
+        if matches!(ready, Some(Ok(()))) {
+            return true;
+        }
+        self.client.shutdown();
+        false
+    }
+
+    /// Reads and parses the next request head. `Ok(None)`: the client
+    /// closed before sending anything.
     async fn read_head(&mut self) -> Result<Option<RequestHead>, ProxyError> {
         let w = self.w.clone();
         let limits = &w.config.limits;
@@ -92,36 +129,8 @@ impl Session {
             max_head: limits.max_request_head,
             max_headers: limits.max_headers,
         };
-        if self.buf.is_empty() {
-            // Idle: hold no buffer while waiting (DESIGN.md: ~0.45 KiB per
-            // idle connection instead of a pinned 16 KiB read).
-            if self.buf.capacity() > 0 {
-                w.head_bufs.give(std::mem::take(&mut self.buf));
-            }
-            let idle = if self.served == 0 {
-                limits.client_header_timeout
-            } else {
-                limits.keepalive_timeout
-            };
-            let stopped = w.stop.notified();
-            if w.stopping.get() {
-                return Ok(None);
-            }
-            let ready = tokio::select! {
-                biased;
-                _ = stopped => None,
-                r = tokio::time::timeout(idle, self.client.readable()) => r.ok(),
-            };
-            match ready {
-                Some(Ok(())) => {}
-                _ => {
-                    self.client.shutdown();
-                    return Ok(None);
-                }
-            }
-            if self.buf.capacity() == 0 {
-                self.buf = w.head_bufs.take();
-            }
+        if self.buf.capacity() == 0 {
+            self.buf = w.head_bufs.take();
         }
         let deadline = tokio::time::Instant::now() + limits.client_header_timeout;
         loop {
