@@ -78,9 +78,11 @@ pub async fn run(
         .into_iter()
         .map(|s| Rc::new(Listener::from_std(s)))
         .collect();
-    for (index, l) in listeners.iter().enumerate() {
-        spawn(accept_loop(w.clone(), l.clone(), index));
-    }
+    let accepting: Vec<_> = listeners
+        .iter()
+        .enumerate()
+        .map(|(index, l)| spawn(accept_loop(w.clone(), l.clone(), index)))
+        .collect();
     spawn(sweep_pool(w.clone()));
 
     let _ = stop.wait_for(|stopping| *stopping).await;
@@ -91,6 +93,13 @@ pub async fn run(
     }
     drop(listeners);
     let drained = async {
+        // Accept loops end once their pending accept fails on the shut
+        // listener (or hands over a connection, which is then closed): a
+        // completed accept must never be left to the runtime's teardown,
+        // which would leak its socket.
+        for a in accepting {
+            let _ = a.await;
+        }
         loop {
             let notified = w.drained.notified();
             if w.conns.get() == 0 {
