@@ -60,35 +60,43 @@ pub async fn serve(w: Rc<Worker>, client: Conn, peer: SocketAddr, _listener: usi
         if s.buf.is_empty() && !s.wait_idle().await {
             break;
         }
-        let head = match Box::pin(s.read_head()).await {
-            Ok(Some(head)) => head,
-            Ok(None) => break,
-            Err(err) => {
-                s.fail(Failure {
-                    err,
-                    responded: false,
-                })
-                .await;
-                break;
-            }
-        };
-        // Boxed: the exchange's state (several KiB of nested futures) lives
-        // on the heap only while a request runs, so an idle connection's
-        // task stays small.
-        match Box::pin(s.exchange(head)).await {
-            Ok(true) => s.served += 1,
-            Ok(false) => break,
-            Err(f) => {
-                Box::pin(s.fail(f)).await;
-                break;
-            }
+        // Boxed: a request's state (several KiB of nested futures) lives on
+        // the heap only while the request runs, so an idle connection's task
+        // holds little more than `wait_idle`.
+        if !Box::pin(s.handle_one()).await {
+            break;
         }
+        s.served += 1;
     }
     let buf = std::mem::take(&mut s.buf);
     s.w.head_bufs.give(buf);
 }
 
 impl Session {
+    /// Reads, proxies and answers one request. `true`: the connection stays
+    /// open for the next one.
+    async fn handle_one(&mut self) -> bool {
+        let head = match self.read_head().await {
+            Ok(Some(head)) => head,
+            Ok(None) => return false,
+            Err(err) => {
+                self.fail(Failure {
+                    err,
+                    responded: false,
+                })
+                .await;
+                return false;
+            }
+        };
+        match self.exchange(head).await {
+            Ok(keep_alive) => keep_alive,
+            Err(f) => {
+                self.fail(f).await;
+                false
+            }
+        }
+    }
+
     /// Waits, holding no buffer, until the client sends the next request,
     /// closes, stays idle past the keep-alive (or first-request header)
     /// timeout, or shutdown begins. `true`: bytes are waiting. This future
