@@ -19,6 +19,6 @@ pub mod socket;
 mod uring;
 
 pub use buf::BufferPool;
-pub use gather::{Gather, Part};
+pub use gather::{Gather, GatherPool, Part};
 pub use socket::{bind_listener, Conn, Listener};
 pub use uring::{spawn, RuntimeError, WorkerRuntime};

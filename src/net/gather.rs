@@ -95,6 +95,38 @@ impl Gather {
     }
 }
 
+/// Per-worker stack of cleared gathers, so that idle connections hold none
+/// and busy ones do not allocate one per request.
+pub struct GatherPool {
+    max_kept: usize,
+    free: std::cell::RefCell<Vec<Gather>>,
+}
+
+impl GatherPool {
+    pub fn new(max_kept: usize) -> Self {
+        Self {
+            max_kept,
+            free: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn take(&self) -> Gather {
+        self.free.borrow_mut().pop().unwrap_or_default()
+    }
+
+    /// Keeps `g` for reuse unless the pool is full or `g` never allocated.
+    pub fn give(&self, mut g: Gather) {
+        if g.extra.capacity() == 0 && g.parts.capacity() == 0 {
+            return;
+        }
+        let mut free = self.free.borrow_mut();
+        if free.len() < self.max_kept {
+            g.clear();
+            free.push(g);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

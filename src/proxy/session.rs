@@ -70,12 +70,16 @@ pub async fn serve(w: Rc<Worker>, client: Conn, peer: SocketAddr, _listener: usi
     }
     let buf = std::mem::take(&mut s.buf);
     s.w.head_bufs.give(buf);
+    s.w.gathers.give(std::mem::take(&mut s.gather));
 }
 
 impl Session {
     /// Reads, proxies and answers one request. `true`: the connection stays
     /// open for the next one.
     async fn handle_one(&mut self) -> bool {
+        if self.gather.parts.capacity() == 0 {
+            self.gather = self.w.gathers.take();
+        }
         let head = match self.read_head().await {
             Ok(Some(head)) => head,
             Ok(None) => return false,
@@ -106,6 +110,7 @@ impl Session {
         if self.buf.capacity() > 0 {
             w.head_bufs.give(std::mem::take(&mut self.buf));
         }
+        w.gathers.give(std::mem::take(&mut self.gather));
         let limits = &w.config.limits;
         let idle = if self.served == 0 {
             limits.client_header_timeout

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 use crate::config::Config;
-use crate::net::{spawn, BufferPool, Conn, Listener};
+use crate::net::{spawn, BufferPool, Conn, GatherPool, Listener};
 use crate::proxy::balance::Balancer;
 use crate::proxy::pool::UpstreamPool;
 use crate::proxy::route::RouteTable;
@@ -32,6 +32,8 @@ pub struct Worker {
     pub head_bufs: BufferPool,
     /// Buffers for bodies and response heads.
     pub io_bufs: BufferPool,
+    /// Gathered-write descriptions, lent to connections per request.
+    pub gathers: GatherPool,
     /// Open client connections.
     pub conns: Cell<usize>,
     /// Set once shutdown has begun.
@@ -50,6 +52,7 @@ impl Worker {
             balancer: Balancer::new(&config),
             head_bufs: BufferPool::new(config.limits.max_request_head, KEPT_BUFFERS),
             io_bufs: BufferPool::new(IO_BUFFER, KEPT_BUFFERS),
+            gathers: GatherPool::new(KEPT_BUFFERS),
             config,
             routes,
             conns: Cell::new(0),
