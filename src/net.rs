@@ -13,12 +13,14 @@
 //! the worker's [`BufferPool`] only once bytes have arrived.
 
 pub mod buf;
+pub mod deadline;
 pub mod gather;
 mod ops;
 pub mod socket;
 mod uring;
 
 pub use buf::BufferPool;
+pub use deadline::{now_ms, Expiry};
 pub use gather::{Gather, GatherPool, Part};
 pub use socket::{bind_listener, Conn, Listener};
 pub use uring::{spawn, RuntimeError, WorkerRuntime};

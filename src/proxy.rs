@@ -11,38 +11,31 @@ pub mod upstream;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::net::Conn;
+use crate::net::{Conn, Expiry};
 
-/// Runs one read on `conn` with a time limit. When the limit passes, only
-/// the receiving direction is shut: the read in flight completes, and the
+/// Runs one read on `conn` with a time limit (`None`: it passed). Only the
+/// receiving direction is shut on expiry: the read in flight ends and the
 /// connection can still carry an answer (408 to a slow client).
 pub(crate) async fn timed_read<T>(
     conn: &Conn,
     limit: Duration,
     op: impl Future<Output = T>,
 ) -> Option<T> {
-    match tokio::time::timeout(limit, op).await {
-        Ok(v) => Some(v),
-        Err(_) => {
-            conn.shutdown_read();
-            None
-        }
-    }
+    conn.arm(limit, Expiry::StopReading);
+    let v = op.await;
+    (!conn.disarm()).then_some(v)
 }
 
-/// Runs one operation on `conn` with a time limit. When the limit passes the
-/// socket is shut down first, so the operation still in flight completes
-/// instead of holding its buffer until the peer speaks (DESIGN.md).
+/// Runs one operation on `conn` with a time limit (`None`: it passed). On
+/// expiry the socket is shut down, so the operation in flight completes
+/// instead of holding its buffer until the peer speaks (DESIGN.md). No
+/// timer is created: the worker's deadline sweep does the shutting.
 pub(crate) async fn timed<T>(
     conn: &Conn,
     limit: Duration,
     op: impl Future<Output = T>,
 ) -> Option<T> {
-    match tokio::time::timeout(limit, op).await {
-        Ok(v) => Some(v),
-        Err(_) => {
-            conn.shutdown();
-            None
-        }
-    }
+    conn.arm(limit, Expiry::Close);
+    let v = op.await;
+    (!conn.disarm()).then_some(v)
 }

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio_uring::buf::BoundedBuf;
 
+use super::deadline::{self, Expire, Expiry, Timer};
 use super::gather::Gather;
 use super::ops;
 
@@ -86,18 +87,80 @@ enum Stream {
     Unix(tokio_uring::net::UnixStream),
 }
 
+struct Inner {
+    stream: Stream,
+    timer: Timer,
+}
+
+impl std::ops::Deref for Inner {
+    type Target = Stream;
+
+    fn deref(&self) -> &Stream {
+        &self.stream
+    }
+}
+
+fn shutdown_stream(stream: &Stream, how: Shutdown) {
+    let _ = match stream {
+        Stream::Tcp(s) => s.shutdown(how),
+        Stream::Unix(s) => s.shutdown(how),
+    };
+}
+
+impl Expire for Inner {
+    fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    fn expire(&self, how: Expiry) {
+        let how = match how {
+            Expiry::Close => Shutdown::Both,
+            Expiry::StopReading => Shutdown::Read,
+        };
+        shutdown_stream(&self.stream, how);
+    }
+}
+
 /// A connected stream. Cloning is cheap and shares the socket; the socket is
 /// closed when the last clone and the last in-flight operation are gone.
 #[derive(Clone)]
 pub struct Conn {
-    stream: Rc<Stream>,
+    stream: Rc<Inner>,
 }
 
 impl Conn {
     fn new(stream: Stream) -> Self {
-        Self {
-            stream: Rc::new(stream),
-        }
+        let inner = Rc::new(Inner {
+            stream,
+            timer: Timer::default(),
+        });
+        let weak: std::rc::Weak<dyn Expire> = Rc::downgrade(&inner) as std::rc::Weak<dyn Expire>;
+        deadline::register(weak);
+        Self { stream: inner }
+    }
+
+    /// Arms this connection's deadline `limit` from now: past it, the
+    /// worker's sweep shuts the socket (`how`), ending the operation in
+    /// flight. Pair with [`Conn::disarm`].
+    pub fn arm(&self, limit: std::time::Duration, how: Expiry) {
+        self.stream.timer.arm(limit, how);
+    }
+
+    /// Arms the deadline at an absolute [`deadline::now_ms`] time.
+    pub fn arm_at(&self, at_ms: u64, how: Expiry) {
+        self.stream.timer.arm_at(at_ms, how);
+    }
+
+    /// Disarms the deadline; true when it had passed (the operation that
+    /// just ended was cut short, whatever it returned).
+    pub fn disarm(&self) -> bool {
+        self.stream.timer.disarm()
+    }
+
+    /// Marks the connection as waiting between requests until the next
+    /// `disarm`: shutdown closes it at once.
+    pub fn set_idle(&self) {
+        self.stream.timer.set_idle();
     }
 
     /// Connects over TCP within `limit` (TCP_NODELAY set). Returns
@@ -139,7 +202,7 @@ impl Conn {
     }
 
     fn fd(&self) -> i32 {
-        match &*self.stream {
+        match &**self.stream {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
         }
@@ -164,7 +227,7 @@ impl Conn {
             return (Ok(0), buf);
         }
         let slice = buf.slice(len..);
-        let (res, slice) = match &*self.stream {
+        let (res, slice) = match &**self.stream {
             Stream::Tcp(s) => s.read(slice).await,
             Stream::Unix(s) => s.read(slice).await,
         };
@@ -180,7 +243,7 @@ impl Conn {
             return (Ok(0), buf);
         }
         let slice = buf.slice(len..end);
-        let (res, slice) = match &*self.stream {
+        let (res, slice) = match &**self.stream {
             Stream::Tcp(s) => s.read(slice).await,
             Stream::Unix(s) => s.read(slice).await,
         };
@@ -192,7 +255,7 @@ impl Conn {
         if buf.is_empty() {
             return (Ok(()), buf);
         }
-        match &*self.stream {
+        match &**self.stream {
             Stream::Tcp(s) => s.write_all(buf).await,
             Stream::Unix(s) => s.write_all(buf).await,
         }
@@ -203,7 +266,7 @@ impl Conn {
         if bytes.is_empty() {
             return Ok(());
         }
-        let res = match &*self.stream {
+        let res = match &**self.stream {
             Stream::Tcp(s) => s.write_all(bytes).await,
             Stream::Unix(s) => s.write_all(bytes).await,
         };
@@ -237,26 +300,17 @@ impl Conn {
     /// Shuts both directions down so that any read or poll still in flight
     /// completes (used on every timeout before the operation is dropped).
     pub fn shutdown(&self) {
-        let _ = match &*self.stream {
-            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
-            Stream::Unix(s) => s.shutdown(Shutdown::Both),
-        };
+        shutdown_stream(&self.stream.stream, Shutdown::Both);
     }
 
     /// Shuts the receiving direction: a read in flight completes with end of
     /// stream while the connection can still carry an answer (408).
     pub fn shutdown_read(&self) {
-        let _ = match &*self.stream {
-            Stream::Tcp(s) => s.shutdown(Shutdown::Read),
-            Stream::Unix(s) => s.shutdown(Shutdown::Read),
-        };
+        shutdown_stream(&self.stream.stream, Shutdown::Read);
     }
 
     /// Shuts the sending direction (a response delimited by close is done).
     pub fn shutdown_write(&self) {
-        let _ = match &*self.stream {
-            Stream::Tcp(s) => s.shutdown(Shutdown::Write),
-            Stream::Unix(s) => s.shutdown(Shutdown::Write),
-        };
+        shutdown_stream(&self.stream.stream, Shutdown::Write);
     }
 }

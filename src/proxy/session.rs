@@ -16,7 +16,7 @@ use crate::http1::framing::{RequestBody, ResponseBody};
 use crate::http1::head::{parse_request, HeadLimits, Parsed, RequestHead, ResponseHead, Version};
 use crate::http1::response;
 use crate::http1::rewrite::{self, ClientInfo, ConnectionLine, OutBody};
-use crate::net::{Conn, Gather, Part};
+use crate::net::{now_ms, Conn, Expiry, Gather, Part};
 use crate::runtime::worker::Worker;
 
 /// A failed exchange and whether response bytes already reached the client.
@@ -117,16 +117,18 @@ impl Session {
         } else {
             limits.keepalive_timeout
         };
-        let stopped = w.stop.notified();
+        // No timer, no stop listener: the worker's deadline sweep closes the
+        // connection when the timeout passes or shutdown begins.
+        self.client.arm(idle, Expiry::Close);
+        self.client.set_idle();
         if w.stopping.get() {
+            self.client.disarm();
+            self.client.shutdown();
             return false;
         }
-        let ready = tokio::select! {
-            biased;
-            _ = stopped => None,
-            r = tokio::time::timeout(idle, self.client.readable()) => r.ok(),
-        };
-        if matches!(ready, Some(Ok(()))) {
+        let ready = self.client.readable().await;
+        let expired = self.client.disarm();
+        if ready.is_ok() && !expired && !w.stopping.get() {
             return true;
         }
         self.client.shutdown();
@@ -145,7 +147,7 @@ impl Session {
         if self.buf.capacity() == 0 {
             self.buf = w.head_bufs.take();
         }
-        let deadline = tokio::time::Instant::now() + limits.client_header_timeout;
+        let deadline = now_ms().saturating_add(limits.client_header_timeout.as_millis() as u64);
         loop {
             if !self.buf.is_empty() {
                 match parse_request(&self.buf, &head_limits) {
@@ -162,17 +164,17 @@ impl Session {
             }
             let had = !self.buf.is_empty();
             let buf = std::mem::take(&mut self.buf);
-            let read = tokio::time::timeout_at(deadline, self.client.read(buf)).await;
-            let Ok((res, buf)) = read else {
-                // Shut only the receiving side: the read in flight ends and
-                // a 408 can still be written.
-                self.client.shutdown_read();
+            // On expiry only the receiving side is shut: the read in flight
+            // ends and a 408 can still be written.
+            self.client.arm_at(deadline, Expiry::StopReading);
+            let (res, buf) = self.client.read(buf).await;
+            self.buf = buf;
+            if self.client.disarm() {
                 return match had {
                     true => Err(ProxyError::client(Some(408), "client header timeout")),
                     false => Ok(None),
                 };
-            };
-            self.buf = buf;
+            }
             match res {
                 Ok(0) if !had => return Ok(None),
                 Ok(0) => return Err(ProxyError::client(None, "client closed mid-head")),

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
+use crate::net::deadline;
+
 use crate::config::Config;
 use crate::net::{spawn, BufferPool, Conn, GatherPool, Listener};
 use crate::proxy::balance::Balancer;
@@ -38,8 +40,6 @@ pub struct Worker {
     pub conns: Cell<usize>,
     /// Set once shutdown has begun.
     pub stopping: Cell<bool>,
-    /// Woken when shutdown begins (idle connections close).
-    pub stop: Notify,
     /// Woken when the last connection closes during shutdown.
     drained: Notify,
 }
@@ -57,7 +57,6 @@ impl Worker {
             routes,
             conns: Cell::new(0),
             stopping: Cell::new(false),
-            stop: Notify::new(),
             drained: Notify::new(),
         })
     }
@@ -86,11 +85,11 @@ pub async fn run(
         .enumerate()
         .map(|(index, l)| spawn(accept_loop(w.clone(), l.clone(), index)))
         .collect();
-    spawn(sweep_pool(w.clone()));
+    spawn(housekeeping(w.clone()));
 
     let _ = stop.wait_for(|stopping| *stopping).await;
     w.stopping.set(true);
-    w.stop.notify_waiters();
+    deadline::close_idle();
     for l in &listeners {
         l.stop();
     }
@@ -157,17 +156,44 @@ async fn client_task(w: Rc<Worker>, conn: Conn, peer: SocketAddr, listener: usiz
     w.connection_closed();
 }
 
-async fn sweep_pool(w: Rc<Worker>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+/// How often deadlines are checked: a quarter of the shortest configured
+/// timeout, between 10 ms and 250 ms.
+fn deadline_tick(config: &Config) -> Duration {
+    let l = &config.limits;
+    let mut shortest = [
+        l.client_header_timeout,
+        l.client_body_timeout,
+        l.send_timeout,
+    ]
+    .into_iter()
+    .chain(
+        config
+            .upstreams
+            .iter()
+            .flat_map(|u| [u.read_timeout, u.send_timeout]),
+    )
+    .min()
+    .unwrap_or(Duration::from_secs(1));
+    if !l.keepalive_timeout.is_zero() {
+        shortest = shortest.min(l.keepalive_timeout);
+    }
+    (shortest / 4).clamp(Duration::from_millis(10), Duration::from_millis(250))
+}
+
+/// Expires overdue connections (every tick) and closes pooled upstream
+/// connections past `keepalive_idle` (every second), until the worker ends.
+async fn housekeeping(w: Rc<Worker>) {
+    let tick_every = deadline_tick(&w.config);
+    let mut tick = tokio::time::interval(tick_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_pool_sweep = Instant::now();
     loop {
-        let stopped = w.stop.notified();
-        if w.stopping.get() {
-            return;
-        }
-        tokio::select! {
-            biased;
-            _ = stopped => return,
-            _ = tick.tick() => w.pool.borrow_mut().sweep(Instant::now()),
+        tick.tick().await;
+        deadline::sweep();
+        let now = Instant::now();
+        if now.duration_since(last_pool_sweep) >= Duration::from_secs(1) {
+            w.pool.borrow_mut().sweep(now);
+            last_pool_sweep = now;
         }
     }
 }
