@@ -171,3 +171,99 @@ mod tests {
         assert!(iov.is_empty());
     }
 }
+
+// ---- Direct non-blocking calls, for when the socket is known to be ready ----
+//
+// A write on a connected socket almost always completes at once, and a read
+// right after a readiness poll finds its bytes: doing those as one
+// `MSG_DONTWAIT` system call skips an io_uring round trip (SQE, CQE, task
+// wake-up and re-poll of the session). `Ok(None)` means "would block": the
+// caller falls back to the ring.
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EAGAIN))
+}
+
+/// `recv(MSG_DONTWAIT)` into the spare capacity of `buf`.
+pub(crate) fn try_recv(fd: i32, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<usize>> {
+    let spare = buf.spare_capacity_mut();
+    let len = spare.len().min(max);
+    if len == 0 {
+        return Ok(Some(0));
+    }
+    loop {
+        // SAFETY: the kernel writes at most `len` bytes into the spare
+        // capacity of `buf`, which is valid, writable and exclusively
+        // borrowed for the duration of the call.
+        let n = unsafe { libc::recv(fd, spare.as_mut_ptr().cast(), len, libc::MSG_DONTWAIT) };
+        if n >= 0 {
+            let n = n as usize;
+            // SAFETY: recv initialised the first `n` (<= len) spare bytes.
+            unsafe { buf.set_len(buf.len() + n) };
+            return Ok(Some(n));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return if would_block(&e) { Ok(None) } else { Err(e) };
+    }
+}
+
+/// `sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL)` of what remains of `gather` after
+/// `skip` bytes.
+pub(crate) fn try_send_gather(
+    fd: i32,
+    base: &[u8],
+    gather: &Gather,
+    skip: usize,
+    iov: &mut Vec<libc::iovec>,
+) -> io::Result<Option<usize>> {
+    fill_iovecs(base, gather, skip, iov);
+    if iov.is_empty() {
+        return Ok(Some(0));
+    }
+    loop {
+        // SAFETY: a zeroed msghdr is valid; it points at `iov`, whose
+        // entries point into `base` and `gather.extra`, all borrowed for the
+        // duration of this synchronous call.
+        let n = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = iov.as_mut_ptr();
+            msg.msg_iovlen = iov.len() as _;
+            libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+        };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return if would_block(&e) { Ok(None) } else { Err(e) };
+    }
+}
+
+/// `send(MSG_DONTWAIT | MSG_NOSIGNAL)` of `bytes`.
+pub(crate) fn try_send(fd: i32, bytes: &[u8]) -> io::Result<Option<usize>> {
+    loop {
+        // SAFETY: the kernel reads at most `bytes.len()` bytes from a valid
+        // borrowed slice during this synchronous call.
+        let n = unsafe {
+            libc::send(
+                fd,
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return if would_block(&e) { Ok(None) } else { Err(e) };
+    }
+}

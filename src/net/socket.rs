@@ -66,6 +66,11 @@ impl Listener {
     }
 }
 
+thread_local! {
+    /// iovec array for direct (synchronous) gathered sends.
+    static SCRATCH_IOV: std::cell::RefCell<Vec<libc::iovec>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Aborts a pending non-blocking connect so that a poll on it completes.
 fn abort_connect(fd: i32) {
     // SAFETY: an all-zero sockaddr with family AF_UNSPEC is a valid argument;
@@ -234,13 +239,29 @@ impl Conn {
         (res, slice.into_inner())
     }
 
+    /// Like [`Conn::read`] for a socket that is probably readable (after
+    /// [`Conn::readable`], or mid-body): one non-blocking `recv` first, the
+    /// ring only if it would block.
+    pub async fn read_ready(&self, mut buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
+        match ops::try_recv(self.fd(), &mut buf, usize::MAX) {
+            Ok(Some(n)) => (Ok(n), buf),
+            Ok(None) => self.read(buf).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
     /// Reads at most `max` bytes into the spare capacity of `buf` (so a body
     /// of known length never pulls in the next pipelined message).
-    pub async fn read_max(&self, buf: Vec<u8>, max: usize) -> (io::Result<usize>, Vec<u8>) {
+    pub async fn read_max(&self, mut buf: Vec<u8>, max: usize) -> (io::Result<usize>, Vec<u8>) {
         let len = buf.len();
         let end = len.saturating_add(max).min(buf.capacity());
         if end == len {
             return (Ok(0), buf);
+        }
+        match ops::try_recv(self.fd(), &mut buf, end - len) {
+            Ok(Some(n)) => return (Ok(n), buf),
+            Ok(None) => {}
+            Err(e) => return (Err(e), buf),
         }
         let slice = buf.slice(len..end);
         let (res, slice) = match &**self.stream {
@@ -250,39 +271,57 @@ impl Conn {
         (res, slice.into_inner())
     }
 
-    /// Writes all of `buf[..buf.len()]`.
+    /// Writes all of `buf[..buf.len()]` (non-blocking `send` first, then the
+    /// ring for whatever remains).
     pub async fn write_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
         if buf.is_empty() {
             return (Ok(()), buf);
         }
-        match &**self.stream {
-            Stream::Tcp(s) => s.write_all(buf).await,
-            Stream::Unix(s) => s.write_all(buf).await,
+        let sent = match ops::try_send(self.fd(), &buf) {
+            Ok(Some(n)) => n,
+            Ok(None) => 0,
+            Err(e) => return (Err(e), buf),
+        };
+        if sent == buf.len() {
+            return (Ok(()), buf);
         }
+        let rest = buf.slice(sent..);
+        let (res, rest) = match &**self.stream {
+            Stream::Tcp(s) => s.write_all(rest).await,
+            Stream::Unix(s) => s.write_all(rest).await,
+        };
+        (res, rest.into_inner())
     }
 
     /// Writes a constant response (canned errors, `100 Continue`).
     pub async fn write_static(&self, bytes: &'static [u8]) -> io::Result<()> {
-        if bytes.is_empty() {
+        let sent = ops::try_send(self.fd(), bytes)?.unwrap_or(0);
+        let Some(rest) = bytes.get(sent..).filter(|r| !r.is_empty()) else {
             return Ok(());
-        }
+        };
         let res = match &**self.stream {
-            Stream::Tcp(s) => s.write_all(bytes).await,
-            Stream::Unix(s) => s.write_all(bytes).await,
+            Stream::Tcp(s) => s.write_all(rest).await,
+            Stream::Unix(s) => s.write_all(rest).await,
         };
         res.0
     }
 
-    /// Writes every piece of `gather` (ranges of `base` plus added bytes)
-    /// with `writev`, resubmitting after short writes.
+    /// Writes every piece of `gather` (ranges of `base` plus added bytes):
+    /// one non-blocking `sendmsg` first (a connected socket almost always
+    /// takes it all), then `writev` on the ring for whatever remains.
     pub async fn write_gather(
         &self,
         base: Vec<u8>,
         gather: Gather,
     ) -> (io::Result<()>, Vec<u8>, Gather) {
         let total = gather.len();
+        let first = SCRATCH_IOV
+            .with(|iov| ops::try_send_gather(self.fd(), &base, &gather, 0, &mut iov.borrow_mut()));
+        let mut done = match first {
+            Ok(n) => n.unwrap_or(0),
+            Err(e) => return (Err(e), base, gather),
+        };
         let (mut base, mut gather, mut iov) = (base, gather, Vec::new());
-        let mut done = 0;
         while done < total {
             let (res, b, g, i) =
                 ops::writev(self.fd(), self.guard(), base, gather, done, iov).await;

@@ -127,8 +127,12 @@ pub async fn copy_length(
 pub async fn copy_until_close(flow: &Flow<'_>, mut buf: Vec<u8>) -> Result<Vec<u8>, ProxyError> {
     loop {
         buf.clear();
-        let Some((res, b)) =
-            timed_read(flow.from.conn, flow.from.timeout, flow.from.conn.read(buf)).await
+        let Some((res, b)) = timed_read(
+            flow.from.conn,
+            flow.from.timeout,
+            flow.from.conn.read_ready(buf),
+        )
+        .await
         else {
             return Err(read_failed(flow.from.side, true, None));
         };

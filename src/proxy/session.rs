@@ -167,7 +167,7 @@ impl Session {
             // On expiry only the receiving side is shut: the read in flight
             // ends and a 408 can still be written.
             self.client.arm_at(deadline, Expiry::StopReading);
-            let (res, buf) = self.client.read(buf).await;
+            let (res, buf) = self.client.read_ready(buf).await;
             self.buf = buf;
             if self.client.disarm() {
                 return match had {
