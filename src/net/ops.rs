@@ -151,27 +151,6 @@ pub(crate) async fn writev(
         .await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iovecs_skip_written_bytes() {
-        let base = b"0123456789".to_vec();
-        let mut g = Gather::new();
-        g.push_base(0..4);
-        g.push_extra(b"ab");
-        g.push_base(6..10);
-        let mut iov = Vec::new();
-        fill_iovecs(&base, &g, 5, &mut iov);
-        assert_eq!(iov.len(), 2);
-        assert_eq!(iov[0].iov_len, 1);
-        assert_eq!(iov[1].iov_len, 4);
-        fill_iovecs(&base, &g, 10, &mut iov);
-        assert!(iov.is_empty());
-    }
-}
-
 // ---- Direct non-blocking calls, for when the socket is known to be ready ----
 //
 // A write on a connected socket almost always completes at once, and a read
@@ -265,5 +244,26 @@ pub(crate) fn try_send(fd: i32, bytes: &[u8]) -> io::Result<Option<usize>> {
             continue;
         }
         return if would_block(&e) { Ok(None) } else { Err(e) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iovecs_skip_written_bytes() {
+        let base = b"0123456789".to_vec();
+        let mut g = Gather::new();
+        g.push_base(0..4);
+        g.push_extra(b"ab");
+        g.push_base(6..10);
+        let mut iov = Vec::new();
+        fill_iovecs(&base, &g, 5, &mut iov);
+        assert_eq!(iov.len(), 2);
+        assert_eq!(iov[0].iov_len, 1);
+        assert_eq!(iov[1].iov_len, 4);
+        fill_iovecs(&base, &g, 10, &mut iov);
+        assert!(iov.is_empty());
     }
 }
