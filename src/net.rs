@@ -16,6 +16,7 @@ pub mod buf;
 pub mod deadline;
 pub mod gather;
 mod ops;
+mod ready;
 pub mod socket;
 mod uring;
 

@@ -13,6 +13,7 @@ use tokio_uring::buf::BoundedBuf;
 use super::deadline::{self, Expire, Expiry, Timer};
 use super::gather::Gather;
 use super::ops;
+use super::ready::Registration;
 
 /// Creates a listening socket with `SO_REUSEPORT` (each worker binds its own
 /// socket to the same address and the kernel spreads connections), IPv6
@@ -93,6 +94,9 @@ enum Stream {
 }
 
 struct Inner {
+    /// Upstream connections only; declared first so that it is dropped
+    /// (deregistered) before the stream closes the descriptor.
+    registration: Option<Registration>,
     stream: Stream,
     timer: Timer,
 }
@@ -135,7 +139,22 @@ pub struct Conn {
 
 impl Conn {
     fn new(stream: Stream) -> Self {
+        Self::with_registration(stream, None)
+    }
+
+    /// An upstream connection: reads wait on a persistent epoll
+    /// registration (see `ready.rs`), or on the ring if registering fails.
+    fn new_registered(stream: Stream) -> Self {
+        let fd = match &stream {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        };
+        Self::with_registration(stream, Registration::new(fd).ok())
+    }
+
+    fn with_registration(stream: Stream, registration: Option<Registration>) -> Self {
         let inner = Rc::new(Inner {
+            registration,
             stream,
             timer: Timer::default(),
         });
@@ -197,13 +216,13 @@ impl Conn {
             Err(e) => return Err(e),
         }
         let stream = tokio_uring::net::TcpStream::from_std(socket.into());
-        Ok(Conn::new(Stream::Tcp(stream)))
+        Ok(Conn::new_registered(Stream::Tcp(stream)))
     }
 
     /// Connects to a Unix stream socket.
     pub async fn connect_unix(path: &Path) -> io::Result<Conn> {
         let stream = tokio_uring::net::UnixStream::connect(path).await?;
-        Ok(Conn::new(Stream::Unix(stream)))
+        Ok(Conn::new_registered(Stream::Unix(stream)))
     }
 
     fn fd(&self) -> i32 {
@@ -226,7 +245,11 @@ impl Conn {
 
     /// Reads into the spare capacity of `buf` (appending after `buf.len()`).
     /// `Ok(0)` means end of stream (or no spare capacity).
-    pub async fn read(&self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
+    pub async fn read(&self, mut buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
+        if let Some(reg) = &self.stream.registration {
+            let res = reg.read(&mut buf, usize::MAX).await;
+            return (res, buf);
+        }
         let len = buf.len();
         if buf.capacity() == len {
             return (Ok(0), buf);
@@ -253,6 +276,10 @@ impl Conn {
     /// Reads at most `max` bytes into the spare capacity of `buf` (so a body
     /// of known length never pulls in the next pipelined message).
     pub async fn read_max(&self, mut buf: Vec<u8>, max: usize) -> (io::Result<usize>, Vec<u8>) {
+        if let Some(reg) = &self.stream.registration {
+            let res = reg.read(&mut buf, max).await;
+            return (res, buf);
+        }
         let len = buf.len();
         let end = len.saturating_add(max).min(buf.capacity());
         if end == len {

@@ -3,7 +3,7 @@
 //! `max_fails=1 fail_timeout=10s`). Active health checks come later.
 
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::Config;
 
@@ -13,7 +13,8 @@ pub const FAIL_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Balancer {
     next: Vec<Cell<usize>>,
     servers: Vec<usize>,
-    down_until: Vec<Vec<Cell<Option<Instant>>>>,
+    /// `now_ms` until which each server is skipped (0: live).
+    down_until: Vec<Vec<Cell<u64>>>,
 }
 
 impl Balancer {
@@ -24,14 +25,14 @@ impl Balancer {
             down_until: config
                 .upstreams
                 .iter()
-                .map(|u| u.servers.iter().map(|_| Cell::new(None)).collect())
+                .map(|u| u.servers.iter().map(|_| Cell::new(0)).collect())
                 .collect(),
         }
     }
 
     /// The servers to try for one request, in order: every live server once,
     /// starting at the round-robin position. Empty when all are down.
-    pub fn candidates(&self, upstream: usize, now: Instant) -> Candidates<'_> {
+    pub fn candidates(&self, upstream: usize, now: u64) -> Candidates<'_> {
         let n = self.servers.get(upstream).copied().unwrap_or(0);
         let start = match self.next.get(upstream) {
             Some(next) if n > 0 => {
@@ -51,27 +52,27 @@ impl Balancer {
     }
 
     /// Records a failed connect: the server is skipped for `FAIL_TIMEOUT`.
-    pub fn mark_failed(&self, upstream: usize, server: usize, now: Instant) {
+    pub fn mark_failed(&self, upstream: usize, server: usize, now: u64) {
         if let Some(cell) = self.down_until.get(upstream).and_then(|d| d.get(server)) {
-            cell.set(Some(now + FAIL_TIMEOUT));
+            cell.set(now.saturating_add(FAIL_TIMEOUT.as_millis() as u64));
         }
     }
 
     /// Records a successful connect.
     pub fn mark_ok(&self, upstream: usize, server: usize) {
         if let Some(cell) = self.down_until.get(upstream).and_then(|d| d.get(server)) {
-            cell.set(None);
+            cell.set(0);
         }
     }
 }
 
 /// Iterator over the servers to try (no allocation per request).
 pub struct Candidates<'a> {
-    down: &'a [Cell<Option<Instant>>],
+    down: &'a [Cell<u64>],
     start: usize,
     n: usize,
     i: usize,
-    now: Instant,
+    now: u64,
 }
 
 impl Iterator for Candidates<'_> {
@@ -81,10 +82,7 @@ impl Iterator for Candidates<'_> {
         while self.i < self.n {
             let s = (self.start + self.i) % self.n;
             self.i += 1;
-            let live = self
-                .down
-                .get(s)
-                .is_none_or(|c| c.get().is_none_or(|until| self.now >= until));
+            let live = self.down.get(s).is_none_or(|c| self.now >= c.get());
             if live {
                 return Some(s);
             }

@@ -2,14 +2,13 @@
 //! server, reused last-in first-out (the most recently used connection is the
 //! least likely to have been closed by the server).
 
-use std::time::{Duration, Instant};
-
 use crate::config::Config;
 use crate::net::Conn;
 
 struct Idle {
     conn: Conn,
-    since: Instant,
+    /// [`crate::net::now_ms`] when it was returned.
+    since: u64,
 }
 
 /// Server `s` of upstream `u` is `base[u] + s` in the flat server index.
@@ -17,7 +16,8 @@ pub struct UpstreamPool {
     base: Vec<usize>,
     idle: Vec<Vec<Idle>>,
     max_idle: Vec<usize>,
-    keepalive_idle: Vec<Duration>,
+    /// Per server, in milliseconds.
+    keepalive_idle: Vec<u64>,
 }
 
 impl UpstreamPool {
@@ -29,7 +29,8 @@ impl UpstreamPool {
             for _ in &u.servers {
                 idle.push(Vec::new());
                 max_idle.push(u.max_idle_per_server);
-                keepalive_idle.push(u.keepalive_idle);
+                keepalive_idle
+                    .push(u64::try_from(u.keepalive_idle.as_millis()).unwrap_or(u64::MAX));
             }
         }
         Self {
@@ -46,12 +47,12 @@ impl UpstreamPool {
     }
 
     /// The most recently returned idle connection that has not outlived
-    /// `keepalive_idle`; expired ones are closed on the way.
-    pub fn checkout(&mut self, upstream: usize, server: usize, now: Instant) -> Option<Conn> {
+    /// `keepalive_idle` (times are `now_ms` values); expired ones are closed on the way.
+    pub fn checkout(&mut self, upstream: usize, server: usize, now: u64) -> Option<Conn> {
         let id = self.slot(upstream, server)?;
         let ttl = self.keepalive_idle[id];
         while let Some(idle) = self.idle[id].pop() {
-            if now.duration_since(idle.since) < ttl {
+            if now.saturating_sub(idle.since) < ttl {
                 return Some(idle.conn);
             }
         }
@@ -60,7 +61,7 @@ impl UpstreamPool {
 
     /// Keeps a connection whose last exchange ended cleanly; beyond
     /// `max_idle_per_server` the oldest idle connection is closed.
-    pub fn checkin(&mut self, upstream: usize, server: usize, conn: Conn, now: Instant) {
+    pub fn checkin(&mut self, upstream: usize, server: usize, conn: Conn, now: u64) {
         let Some(id) = self.slot(upstream, server) else {
             return;
         };
@@ -76,10 +77,10 @@ impl UpstreamPool {
     }
 
     /// Closes idle connections older than their `keepalive_idle`.
-    pub fn sweep(&mut self, now: Instant) {
+    pub fn sweep(&mut self, now: u64) {
         for (id, stack) in self.idle.iter_mut().enumerate() {
             let ttl = self.keepalive_idle[id];
-            stack.retain(|i| now.duration_since(i.since) < ttl);
+            stack.retain(|i| now.saturating_sub(i.since) < ttl);
         }
     }
 

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Instant;
 
 use super::body::{self, chunked_failed, ChunkedCopy, Flow, Leg};
 use super::route::RouteMatch;
@@ -271,12 +270,9 @@ impl Session {
             .relay_response(&leased, rbuf, &resp, close, client_http11)
             .await?;
         if reusable && request.body_done {
-            w.pool.borrow_mut().checkin(
-                leased.upstream,
-                leased.server,
-                leased.conn,
-                Instant::now(),
-            );
+            w.pool
+                .borrow_mut()
+                .checkin(leased.upstream, leased.server, leased.conn, now_ms());
         }
         Ok(!close)
     }

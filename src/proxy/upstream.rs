@@ -1,13 +1,11 @@
 //! The upstream side of one exchange: getting a connection (pooled or new,
 //! round robin over live servers) and reading the response head.
 
-use std::time::Instant;
-
 use super::timed;
 use crate::config::ServerAddr;
 use crate::error::{ProxyError, Side};
 use crate::http1::head::{parse_response, HeadLimits, Method, Parsed, ResponseHead};
-use crate::net::{Conn, Gather};
+use crate::net::{now_ms, Conn, Gather};
 use crate::runtime::worker::Worker;
 
 /// A connection to one server of an upstream, for one exchange.
@@ -39,7 +37,7 @@ pub async fn acquire(
             io: None,
         });
     };
-    let now = Instant::now();
+    let now = now_ms();
     let mut last: Option<ProxyError> = None;
     for server in w.balancer.candidates(upstream, now) {
         if allow_pooled {
@@ -76,7 +74,7 @@ pub async fn acquire(
             }
             Err(e) => {
                 tracing::warn!(upstream = %cfg.name, server = %addr, "connect failed: {e}");
-                w.balancer.mark_failed(upstream, server, Instant::now());
+                w.balancer.mark_failed(upstream, server, now_ms());
                 last = Some(if e.kind() == std::io::ErrorKind::TimedOut {
                     ProxyError::upstream(504, "upstream connect timeout")
                 } else {

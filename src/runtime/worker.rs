@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
@@ -186,12 +186,12 @@ async fn housekeeping(w: Rc<Worker>) {
     let tick_every = deadline_tick(&w.config);
     let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_pool_sweep = Instant::now();
+    let mut last_pool_sweep = deadline::now_ms();
     loop {
         tick.tick().await;
         deadline::sweep();
-        let now = Instant::now();
-        if now.duration_since(last_pool_sweep) >= Duration::from_secs(1) {
+        let now = deadline::now_ms();
+        if now.saturating_sub(last_pool_sweep) >= 1000 {
             w.pool.borrow_mut().sweep(now);
             last_pool_sweep = now;
         }
