@@ -21,21 +21,28 @@ pub(crate) async fn timed_read<T>(
     limit: Duration,
     op: impl Future<Output = T>,
 ) -> Option<T> {
-    conn.arm(limit, Expiry::StopReading);
-    let v = op.await;
-    (!conn.disarm()).then_some(v)
+    with_deadline(conn, limit, Expiry::StopReading, op).await
 }
 
 /// Runs one operation on `conn` with a time limit (`None`: it passed). On
 /// expiry the socket is shut down, so the operation in flight completes
-/// instead of holding its buffer until the peer speaks (DESIGN.md). No
-/// timer is created: the worker's deadline sweep does the shutting.
+/// instead of holding its buffer until the peer speaks (DESIGN.md).
 pub(crate) async fn timed<T>(
     conn: &Conn,
     limit: Duration,
     op: impl Future<Output = T>,
 ) -> Option<T> {
-    conn.arm(limit, Expiry::Close);
+    with_deadline(conn, limit, Expiry::Close, op).await
+}
+
+/// No timer is created: the worker's deadline sweep does the shutting.
+async fn with_deadline<T>(
+    conn: &Conn,
+    limit: Duration,
+    how: Expiry,
+    op: impl Future<Output = T>,
+) -> Option<T> {
+    conn.arm(limit, how);
     let v = op.await;
     (!conn.disarm()).then_some(v)
 }

@@ -65,12 +65,11 @@ fn get_is_retried_when_the_pooled_connection_was_closed_after_a_response() {
     assert_eq!(third.body, b"/c");
 }
 
-#[test]
-fn get_is_retried_when_the_pooled_connection_dies_on_the_next_request() {
-    // The first connection answers one request, reads the head of the next
-    // one and closes without answering: the GET was sent, nothing came
-    // back, and it is idempotent, so portier retries on a new connection.
-    let backend = Backend::start(|conn| {
+/// A backend whose first connection answers one request ("first"), reads
+/// the head of the next one and closes without answering; later
+/// connections echo the target.
+fn dies_after_first_response() -> Backend {
+    Backend::start(|conn| {
         if conn.index == 0 {
             if conn.read_request().is_some() {
                 conn.write_all(&ok(b"first"));
@@ -82,7 +81,15 @@ fn get_is_retried_when_the_pooled_connection_dies_on_the_next_request() {
         while let Some(req) = conn.read_request() {
             conn.write_all(&ok(req.target().as_bytes()));
         }
-    });
+    })
+}
+
+#[test]
+fn get_is_retried_when_the_pooled_connection_dies_on_the_next_request() {
+    // The first connection answers one request, reads the head of the next
+    // one and closes without answering: the GET was sent, nothing came
+    // back, and it is idempotent, so portier retries on a new connection.
+    let backend = dies_after_first_response();
     let proxy = ProxyConfig::new(backend.server()).start();
     let mut client = proxy.connect();
     assert_eq!(client.roundtrip(&get("/a")).body, b"first");
@@ -101,19 +108,7 @@ fn get_is_retried_when_the_pooled_connection_dies_on_the_next_request() {
 fn post_with_body_is_not_retried_after_it_was_sent() {
     // As above, but the request that meets the dying connection is a POST
     // with a body: it must not be replayed (502, no second connection).
-    let backend = Backend::start(|conn| {
-        if conn.index == 0 {
-            if conn.read_request().is_some() {
-                conn.write_all(&ok(b"first"));
-                let _ = conn.read_head();
-            }
-            conn.abort();
-            return;
-        }
-        while let Some(req) = conn.read_request() {
-            conn.write_all(&ok(req.target().as_bytes()));
-        }
-    });
+    let backend = dies_after_first_response();
     let proxy = ProxyConfig::new(backend.server()).start();
     let mut client = proxy.connect();
     assert_eq!(client.roundtrip(&get("/a")).body, b"first");

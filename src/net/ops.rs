@@ -159,8 +159,21 @@ pub(crate) async fn writev(
 // wake-up and re-poll of the session). `Ok(None)` means "would block": the
 // caller falls back to the ring.
 
-fn would_block(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EAGAIN))
+/// Runs one non-blocking call (retrying on EINTR): `Ok(Some(n))` bytes,
+/// `Ok(None)` would block.
+fn nonblocking(mut call: impl FnMut() -> isize) -> io::Result<Option<usize>> {
+    loop {
+        let n = call();
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN) => return Ok(None),
+            _ => return Err(e),
+        }
+    }
 }
 
 /// `recv(MSG_DONTWAIT)` into the spare capacity of `buf`.
@@ -170,23 +183,16 @@ pub(crate) fn try_recv(fd: i32, buf: &mut Vec<u8>, max: usize) -> io::Result<Opt
     if len == 0 {
         return Ok(Some(0));
     }
-    loop {
-        // SAFETY: the kernel writes at most `len` bytes into the spare
-        // capacity of `buf`, which is valid, writable and exclusively
-        // borrowed for the duration of the call.
-        let n = unsafe { libc::recv(fd, spare.as_mut_ptr().cast(), len, libc::MSG_DONTWAIT) };
-        if n >= 0 {
-            let n = n as usize;
-            // SAFETY: recv initialised the first `n` (<= len) spare bytes.
-            unsafe { buf.set_len(buf.len() + n) };
-            return Ok(Some(n));
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return if would_block(&e) { Ok(None) } else { Err(e) };
+    let ptr = spare.as_mut_ptr();
+    // SAFETY: the kernel writes at most `len` bytes into the spare capacity
+    // of `buf`, which is valid, writable and exclusively borrowed for the
+    // duration of the call.
+    let n = nonblocking(|| unsafe { libc::recv(fd, ptr.cast(), len, libc::MSG_DONTWAIT) })?;
+    if let Some(n) = n {
+        // SAFETY: recv initialised the first `n` (<= len) spare bytes.
+        unsafe { buf.set_len(buf.len() + n) };
     }
+    Ok(n)
 }
 
 /// `sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL)` of what remains of `gather` after
@@ -202,49 +208,23 @@ pub(crate) fn try_send_gather(
     if iov.is_empty() {
         return Ok(Some(0));
     }
-    loop {
-        // SAFETY: a zeroed msghdr is valid; it points at `iov`, whose
-        // entries point into `base` and `gather.extra`, all borrowed for the
-        // duration of this synchronous call.
-        let n = unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = iov.as_mut_ptr();
-            msg.msg_iovlen = iov.len() as _;
-            libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-        };
-        if n >= 0 {
-            return Ok(Some(n as usize));
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return if would_block(&e) { Ok(None) } else { Err(e) };
-    }
+    // SAFETY: a zeroed msghdr is valid; it points at `iov`, whose entries
+    // point into `base` and `gather.extra`, all borrowed for the duration of
+    // this synchronous call.
+    nonblocking(|| unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = iov.len() as _;
+        libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+    })
 }
 
 /// `send(MSG_DONTWAIT | MSG_NOSIGNAL)` of `bytes`.
 pub(crate) fn try_send(fd: i32, bytes: &[u8]) -> io::Result<Option<usize>> {
-    loop {
-        // SAFETY: the kernel reads at most `bytes.len()` bytes from a valid
-        // borrowed slice during this synchronous call.
-        let n = unsafe {
-            libc::send(
-                fd,
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        if n >= 0 {
-            return Ok(Some(n as usize));
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return if would_block(&e) { Ok(None) } else { Err(e) };
-    }
+    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    // SAFETY: the kernel reads at most `bytes.len()` bytes from a valid
+    // borrowed slice during this synchronous call.
+    nonblocking(|| unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), flags) })
 }
 
 #[cfg(test)]
