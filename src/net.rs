@@ -18,10 +18,12 @@ pub mod gather;
 mod ops;
 mod ready;
 pub mod socket;
+pub mod stream;
 mod uring;
 
 pub use buf::BufferPool;
 pub use deadline::{now_ms, Expiry};
 pub use gather::{Gather, GatherPool, Part};
 pub use socket::{bind_listener, Conn, Listener};
+pub use stream::Stream;
 pub use uring::{spawn, RuntimeError, WorkerRuntime};

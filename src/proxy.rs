@@ -3,6 +3,7 @@
 
 pub mod balance;
 pub mod body;
+pub mod downstream;
 pub mod pool;
 pub mod route;
 pub mod session;

@@ -11,19 +11,19 @@ use std::time::Duration;
 use super::{timed, timed_read};
 use crate::error::{ProxyError, Side};
 use crate::http1::chunked::ChunkedDecoder;
-use crate::net::{Conn, Gather, Part};
+use crate::net::{Gather, Part, Stream};
 
 /// One end of a body transfer.
-pub struct Leg<'a> {
-    pub conn: &'a Conn,
+pub struct Leg<'a, S: Stream> {
+    pub conn: &'a S,
     pub side: Side,
     pub timeout: Duration,
 }
 
 /// Where a body comes from and where it goes.
-pub struct Flow<'a> {
-    pub from: Leg<'a>,
-    pub to: Leg<'a>,
+pub struct Flow<'a, A: Stream, B: Stream> {
+    pub from: Leg<'a, A>,
+    pub to: Leg<'a, B>,
 }
 
 fn read_failed(side: Side, timed_out: bool, e: Option<io::Error>) -> ProxyError {
@@ -60,13 +60,13 @@ pub fn chunked_failed(side: Side) -> ProxyError {
     }
 }
 
-impl Flow<'_> {
+impl<A: Stream, B: Stream> Flow<'_, A, B> {
     /// Reads at most `max` bytes into `buf` (cleared first). End of stream
     /// is an error: every caller knows more bytes are due.
     pub async fn read(&self, mut buf: Vec<u8>, max: usize) -> Result<Vec<u8>, ProxyError> {
         buf.clear();
         let Some((res, buf)) = timed_read(
-            self.from.conn,
+            self.from.conn.socket(),
             self.from.timeout,
             self.from.conn.read_max(buf, max),
         )
@@ -82,7 +82,13 @@ impl Flow<'_> {
     }
 
     pub async fn write_all(&self, buf: Vec<u8>) -> Result<Vec<u8>, ProxyError> {
-        match timed(self.to.conn, self.to.timeout, self.to.conn.write_all(buf)).await {
+        match timed(
+            self.to.conn.socket(),
+            self.to.timeout,
+            self.to.conn.write_all(buf),
+        )
+        .await
+        {
             None => Err(write_failed(self.to.side, true, None)),
             Some((Ok(()), buf)) => Ok(buf),
             Some((Err(e), _)) => Err(write_failed(self.to.side, false, Some(e))),
@@ -95,7 +101,7 @@ impl Flow<'_> {
         gather: Gather,
     ) -> Result<(Vec<u8>, Gather), ProxyError> {
         match timed(
-            self.to.conn,
+            self.to.conn.socket(),
             self.to.timeout,
             self.to.conn.write_gather(base, gather),
         )
@@ -109,8 +115,8 @@ impl Flow<'_> {
 }
 
 /// Copies exactly `remaining` bytes.
-pub async fn copy_length(
-    flow: &Flow<'_>,
+pub async fn copy_length<A: Stream, B: Stream>(
+    flow: &Flow<'_, A, B>,
     mut buf: Vec<u8>,
     mut remaining: u64,
 ) -> Result<Vec<u8>, ProxyError> {
@@ -124,11 +130,14 @@ pub async fn copy_length(
 }
 
 /// Copies until the sender closes (responses delimited by close).
-pub async fn copy_until_close(flow: &Flow<'_>, mut buf: Vec<u8>) -> Result<Vec<u8>, ProxyError> {
+pub async fn copy_until_close<A: Stream, B: Stream>(
+    flow: &Flow<'_, A, B>,
+    mut buf: Vec<u8>,
+) -> Result<Vec<u8>, ProxyError> {
     loop {
         buf.clear();
         let Some((res, b)) = timed_read(
-            flow.from.conn,
+            flow.from.conn.socket(),
             flow.from.timeout,
             flow.from.conn.read_ready(buf),
         )
@@ -163,8 +172,8 @@ pub fn strip_framing(gather: &mut Gather) {
 /// Validates, re-frames and forwards a chunked body until its end. Returns
 /// the buffer and the range in it of bytes read past the body's end (the
 /// next pipelined message).
-pub async fn copy_chunked(
-    flow: &Flow<'_>,
+pub async fn copy_chunked<A: Stream, B: Stream>(
+    flow: &Flow<'_, A, B>,
     mut buf: Vec<u8>,
     decoder: &mut ChunkedDecoder,
     gather: &mut Gather,

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use super::body::{self, chunked_failed, ChunkedCopy, Flow, Leg};
+use super::downstream::Downstream;
 use super::route::RouteMatch;
 use super::timed;
 use super::upstream::{self, Leased};
@@ -15,7 +16,7 @@ use crate::http1::framing::{RequestBody, ResponseBody};
 use crate::http1::head::{parse_request, HeadLimits, Parsed, RequestHead, ResponseHead, Version};
 use crate::http1::response;
 use crate::http1::rewrite::{self, ClientInfo, ConnectionLine, OutBody};
-use crate::net::{now_ms, Conn, Expiry, Gather, Part};
+use crate::net::{now_ms, Expiry, Gather, Part, Stream};
 use crate::runtime::worker::Worker;
 
 /// A failed exchange and whether response bytes already reached the client.
@@ -35,7 +36,7 @@ impl From<ProxyError> for Failure {
 
 struct Session {
     w: Rc<Worker>,
-    client: Conn,
+    client: Downstream,
     peer: SocketAddr,
     /// Bytes from the client not yet handled; empty and unallocated while
     /// the connection is idle.
@@ -46,7 +47,7 @@ struct Session {
 }
 
 /// Serves one client connection until it closes.
-pub async fn serve(w: Rc<Worker>, client: Conn, peer: SocketAddr, _listener: usize) {
+pub async fn serve(w: Rc<Worker>, client: Downstream, peer: SocketAddr, _listener: usize) {
     let mut s = Session {
         w,
         client,
@@ -118,19 +119,19 @@ impl Session {
         };
         // No timer, no stop listener: the worker's deadline sweep closes the
         // connection when the timeout passes or shutdown begins.
-        self.client.arm(idle, Expiry::Close);
-        self.client.set_idle();
+        self.client.socket().arm(idle, Expiry::Close);
+        self.client.socket().set_idle();
         if w.stopping.get() {
-            self.client.disarm();
-            self.client.shutdown();
+            self.client.socket().disarm();
+            self.client.socket().shutdown();
             return false;
         }
         let ready = self.client.readable().await;
-        let expired = self.client.disarm();
+        let expired = self.client.socket().disarm();
         if ready.is_ok() && !expired && !w.stopping.get() {
             return true;
         }
-        self.client.shutdown();
+        self.client.socket().shutdown();
         false
     }
 
@@ -165,10 +166,10 @@ impl Session {
             let buf = std::mem::take(&mut self.buf);
             // On expiry only the receiving side is shut: the read in flight
             // ends and a 408 can still be written.
-            self.client.arm_at(deadline, Expiry::StopReading);
+            self.client.socket().arm_at(deadline, Expiry::StopReading);
             let (res, buf) = self.client.read_ready(buf).await;
             self.buf = buf;
-            if self.client.disarm() {
+            if self.client.socket().disarm() {
                 return match had {
                     true => Err(ProxyError::client(Some(408), "client header timeout")),
                     false => Ok(None),
@@ -374,7 +375,7 @@ impl Session {
             && request.consumed == self.buf.len()
         {
             let sent = timed(
-                &self.client,
+                self.client.socket(),
                 w.config.limits.send_timeout,
                 self.client.write_static(response::CONTINUE),
             )
@@ -483,7 +484,7 @@ impl Session {
         let send_timeout = w.config.limits.send_timeout;
         let gather = std::mem::take(&mut self.gather);
         let Some((res, rbuf, gather)) = timed(
-            &self.client,
+            self.client.socket(),
             send_timeout,
             self.client.write_gather(rbuf, gather),
         )
@@ -539,7 +540,7 @@ impl Session {
                 let rbuf = body::copy_until_close(&flow, rbuf)
                     .await
                     .map_err(responded)?;
-                self.client.shutdown_write();
+                self.client.socket().shutdown_write();
                 rbuf
             }
             _ => rbuf,
@@ -556,12 +557,12 @@ impl Session {
             _ => tracing::warn!(peer = %self.peer, "{err}"),
         }
         let Some(status) = err.status.filter(|_| !responded) else {
-            self.client.shutdown();
+            self.client.socket().shutdown();
             return;
         };
         let send_timeout = self.w.config.limits.send_timeout;
         let sent = timed(
-            &self.client,
+            self.client.socket(),
             send_timeout,
             self.client.write_static(response::error(status)),
         )
@@ -569,14 +570,14 @@ impl Session {
         if matches!(sent, Some(Ok(()))) {
             self.linger().await;
         }
-        self.client.shutdown();
+        self.client.socket().shutdown();
     }
 
     /// Lingering close: after an error response, read and discard what the
     /// client still sends for a moment, so that closing with unread bytes
     /// does not reset the connection before the client reads the response.
     async fn linger(&mut self) {
-        self.client.shutdown_write();
+        self.client.socket().shutdown_write();
         let mut buf = std::mem::take(&mut self.buf);
         if buf.capacity() == 0 {
             buf = self.w.head_bufs.take();
@@ -595,7 +596,7 @@ impl Session {
                     break;
                 }
                 Err(_) => {
-                    self.client.shutdown();
+                    self.client.socket().shutdown();
                     return;
                 }
             }

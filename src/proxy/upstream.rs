@@ -5,7 +5,7 @@ use super::timed;
 use crate::config::ServerAddr;
 use crate::error::{ProxyError, Side};
 use crate::http1::head::{parse_response, HeadLimits, Method, Parsed, ResponseHead};
-use crate::net::{now_ms, Conn, Gather};
+use crate::net::{now_ms, Conn, Gather, Stream};
 use crate::runtime::worker::Worker;
 
 /// A connection to one server of an upstream, for one exchange.
@@ -101,7 +101,7 @@ pub struct HeadFailure {
 pub async fn read_response_head(
     w: &Worker,
     leased: &Leased,
-    client: &Conn,
+    client: &impl Stream,
     client_http11: bool,
     method: Method,
     mut buf: Vec<u8>,

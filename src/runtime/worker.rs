@@ -14,6 +14,7 @@ use crate::net::deadline;
 use crate::config::Config;
 use crate::net::{spawn, BufferPool, Conn, GatherPool, Listener};
 use crate::proxy::balance::Balancer;
+use crate::proxy::downstream::Downstream;
 use crate::proxy::pool::UpstreamPool;
 use crate::proxy::route::RouteTable;
 use crate::proxy::session;
@@ -152,7 +153,7 @@ async fn accept_loop(w: Rc<Worker>, listener: Rc<Listener>, index: usize) {
 }
 
 async fn client_task(w: Rc<Worker>, conn: Conn, peer: SocketAddr, listener: usize) {
-    session::serve(w.clone(), conn, peer, listener).await;
+    session::serve(w.clone(), Downstream::Plain(conn), peer, listener).await;
     w.connection_closed();
 }
 
