@@ -6,8 +6,14 @@
 //! Durations are written as an integer and a unit (`"500ms"`, `"60s"`, `"2m"`,
 //! `"1h"`); sizes as an integer with an optional binary suffix (`"16k"`,
 //! `"32M"`, `"1G"`) or a plain integer number of bytes.
+//!
+//! Relative file paths (TLS certificates, keys, OCSP responses) are resolved
+//! against the directory of the configuration file; files are not opened
+//! here.
 
 mod raw;
+mod route;
+mod tls;
 mod validate;
 mod values;
 
@@ -17,6 +23,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use tls::{CertificateConfig, DefaultCertificateConfig, ListenerTls, TlsPolicyConfig};
 pub use values::{parse_duration, parse_host_pattern, parse_server, parse_size, MAX_DURATION};
 
 /// The embedded default configuration (`portier demo`).
@@ -115,6 +122,8 @@ pub struct ListenerConfig {
     pub address: SocketAddr,
     /// `listen(2)` backlog (1..=65535).
     pub backlog: u32,
+    /// TLS settings; `None` for a plaintext listener.
+    pub tls: Option<ListenerTls>,
 }
 
 /// `[[upstream]]`: a named group of servers.
@@ -155,17 +164,61 @@ impl fmt::Display for ServerAddr {
     }
 }
 
-/// `[[route]]`: which requests go to which upstream.
+/// `[[route]]`: which requests go to which upstream, or are answered by
+/// portier itself. Exactly one of `upstream`, `redirect` and `respond` is
+/// set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteConfig {
     /// Host patterns; empty means any host.
     pub hosts: Vec<HostPattern>,
     /// Path prefix (starts with '/'); `None` means any path.
     pub path: Option<String>,
-    /// Index into [`Config::upstreams`].
-    pub upstream: usize,
+    /// Index into [`Config::upstreams`]; `None` when the route redirects or
+    /// responds itself.
+    pub upstream: Option<usize>,
+    /// `redirect = "https"`.
+    pub redirect: Option<Redirect>,
+    /// `respond = 404`: answer with this status (100..=599) and no body.
+    pub respond: Option<u16>,
+    /// `acme_webroot = "/var/www/acme"` (absolute): ACME HTTP-01 challenges
+    /// are served from this directory.
+    pub acme_webroot: Option<PathBuf>,
+    /// `hsts`; `None` means the default on TLS listeners.
+    pub hsts: Option<HstsConfig>,
+    /// `response_headers`; empty when absent.
+    pub response_headers: ResponseHeaders,
     /// Overrides [`Limits::max_request_body`] for this route.
     pub max_request_body: Option<u64>,
+}
+
+/// `redirect` on a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirect {
+    /// `"https"`: send the client to the same host and target over https.
+    Https,
+}
+
+/// `hsts` on a route: the Strict-Transport-Security header on TLS
+/// listeners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HstsConfig {
+    /// `hsts = false`: no header is added.
+    Off,
+    /// `hsts = "max-age=63072000; includeSubDomains"`: the header value,
+    /// as written (starts with `max-age=` and digits).
+    Value(String),
+}
+
+/// `response_headers = { set = { ... }, remove = [...] }` on a route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseHeaders {
+    /// Fields set on every response, replacing any of the same name:
+    /// names as written (tokens), values without CR, LF or NUL; in file
+    /// order, no name twice (ignoring case).
+    pub set: Vec<(String, String)>,
+    /// Field names removed from every response, lowercased, none twice and
+    /// none also in `set`.
+    pub remove: Vec<String>,
 }
 
 /// A host name a route answers for, lowercased.
@@ -273,16 +326,25 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Reads and validates the configuration file at `path`.
+/// Reads and validates the configuration file at `path`; relative paths in
+/// it are resolved against the file's directory.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::whole(&origin, format!("cannot read: {e}")))?;
-    load_str(&text, &origin)
+    load_str_in(&text, &origin, path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Parses and validates configuration `text`; `origin` names it in errors.
+/// Relative paths are resolved against the current directory (`"."`).
 pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    load_str_in(text, origin, Path::new("."))
+}
+
+/// Parses and validates configuration `text`; `origin` names it in errors
+/// and relative paths in it are resolved against `base_dir` (joined, not
+/// checked for existence).
+pub fn load_str_in(text: &str, origin: &str, base_dir: &Path) -> Result<Config, ConfigError> {
     let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
         // Multi-line parser messages are joined so an error stays one line.
         let message = e
@@ -297,7 +359,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             None => ConfigError::whole(origin, message),
         }
     })?;
-    validate::config(raw, text, origin)
+    validate::config(raw, text, origin, base_dir)
 }
 
 /// The embedded demo configuration, validated.
@@ -307,3 +369,7 @@ pub fn demo() -> Result<Config, ConfigError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_route;
+#[cfg(test)]
+mod tests_tls;

@@ -14,3 +14,4 @@ pub mod http1;
 pub mod net;
 pub mod proxy;
 pub mod runtime;
+pub mod tls;

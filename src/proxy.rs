@@ -1,6 +1,7 @@
 //! The proxy path: one client connection's session, routing, upstream
 //! connection pools and server selection.
 
+pub mod acme;
 pub mod balance;
 pub mod body;
 pub mod downstream;

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::config::{Config, Workers};
 use crate::net::{RuntimeError, WorkerRuntime};
 use crate::proxy::route::RouteTable;
+use crate::tls::acceptor::TlsAcceptor;
 
 /// Submission queue entries per worker ring.
 const RING_ENTRIES: u32 = 1024;
@@ -35,6 +36,11 @@ pub enum StartError {
     },
     #[error("{0}")]
     Runtime(#[from] RuntimeError),
+    #[error("listener {address}: {message}")]
+    Tls {
+        address: SocketAddr,
+        message: String,
+    },
     #[error("cannot start worker thread: {0}")]
     Thread(std::io::Error),
 }
@@ -80,6 +86,18 @@ impl Server {
             None => None,
         };
         let routes = Arc::new(RouteTable::new(&config));
+        let mut tls = Vec::with_capacity(config.listeners.len());
+        for l in &config.listeners {
+            tls.push(match &l.tls {
+                None => None,
+                Some(t) => Some(Arc::new(TlsAcceptor::new(t).map_err(|message| {
+                    StartError::Tls {
+                        address: l.address,
+                        message,
+                    }
+                })?)),
+            });
+        }
         let (stop, stop_rx) = watch::channel(false);
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), RuntimeError>>();
         let mut threads = Vec::with_capacity(n);
@@ -92,6 +110,7 @@ impl Server {
                 stop_rx.clone(),
                 ready_tx.clone(),
             );
+            let tls = tls.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("portier-w{id}"))
                 .spawn(move || {
@@ -109,7 +128,7 @@ impl Server {
                     };
                     let _ = ready.send(Ok(()));
                     drop(ready);
-                    let w = worker::Worker::new(id, config, routes);
+                    let w = worker::Worker::new(id, config, routes, tls);
                     rt.block_on(worker::run(w, sockets, stop_rx));
                 });
             match spawned {

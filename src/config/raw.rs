@@ -4,14 +4,15 @@
 //! `validate` can point at it.
 //!
 //! Values that accept more than one TOML type (a duration written as a bare
-//! integer, `workers = "auto"` or a number, `host` as a string or an array)
+//! integer, `workers = "auto"` or a number, `host` as a string or an array,
+//! `hsts` as `false` or a string, `response_headers.set` in file order)
 //! have small hand-written deserializers whose "expected ..." wording is what
 //! the operator sees when the type is wrong.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -58,6 +59,28 @@ pub struct RawLimits {
 pub struct RawListener {
     pub address: Spanned<String>,
     pub backlog: Option<Spanned<Int>>,
+    /// `tls = { cert = ..., key = ... }`: one certificate, inline.
+    pub tls: Option<Spanned<RawCertificate>>,
+    /// `[[listener.certificate]]`, after its `[[listener]]`.
+    #[serde(default, deserialize_with = "certificate_tables")]
+    pub certificate: Vec<Spanned<RawCertificate>>,
+    pub default_certificate: Option<Spanned<String>>,
+    pub tls_policy: Option<Spanned<String>>,
+    pub session_tickets: Option<Spanned<bool>>,
+    pub tls_handshake_timeout: Option<Spanned<DurationValue>>,
+}
+
+/// `tls = { ... }` or `[[listener.certificate]]`: file paths as written.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { cert = \"fullchain.pem\", key = \"key.pem\" }"
+)]
+pub struct RawCertificate {
+    pub cert: Spanned<String>,
+    pub key: Spanned<String>,
+    pub ocsp: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
 }
 
 /// `[[upstream]]`
@@ -79,8 +102,26 @@ pub struct RawUpstream {
 pub struct RawRoute {
     pub host: Option<Spanned<HostList>>,
     pub path: Option<Spanned<String>>,
-    pub upstream: Spanned<String>,
+    pub upstream: Option<Spanned<String>>,
+    pub redirect: Option<Spanned<String>>,
+    pub respond: Option<Spanned<Int>>,
+    pub acme_webroot: Option<Spanned<String>>,
+    pub hsts: Option<Spanned<HstsValue>>,
+    pub response_headers: Option<RawResponseHeaders>,
     pub max_request_body: Option<Spanned<SizeValue>>,
+}
+
+/// `response_headers = { set = { ... }, remove = [...] }`
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { set = { \"X-Frame-Options\" = \"DENY\" }, remove = [\"Server\"] }"
+)]
+pub struct RawResponseHeaders {
+    #[serde(default)]
+    pub set: HeaderValues,
+    #[serde(default)]
+    pub remove: Vec<Spanned<String>>,
 }
 
 /// `[echo_origin]`
@@ -210,6 +251,57 @@ impl<'de> Deserialize<'de> for HostList {
     }
 }
 
+/// `hsts = false` or `hsts = "max-age=..."`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HstsValue {
+    Bool(bool),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for HstsValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct HstsVisitor;
+        impl Visitor<'_> for HstsVisitor {
+            type Value = HstsValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("false or a header value such as \"max-age=63072000\"")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<HstsValue, E> {
+                Ok(HstsValue::Bool(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HstsValue, E> {
+                Ok(HstsValue::Text(v.to_owned()))
+            }
+        }
+        d.deserialize_any(HstsVisitor)
+    }
+}
+
+/// `set = { "Name" = "value", ... }`: names and values with their spans, in
+/// the order written.
+#[derive(Debug, Default)]
+pub struct HeaderValues(pub Vec<(Spanned<String>, Spanned<String>)>);
+
+impl<'de> Deserialize<'de> for HeaderValues {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct HeadersVisitor;
+        impl<'de> Visitor<'de> for HeadersVisitor {
+            type Value = HeaderValues;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of header names and values, such as { \"X-Frame-Options\" = \"DENY\" }")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderValues, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(field) = map.next_entry()? {
+                    fields.push(field);
+                }
+                Ok(HeaderValues(fields))
+            }
+        }
+        d.deserialize_map(HeadersVisitor)
+    }
+}
+
 /// Accepts only an array of tables (`[[name]]`), so that a `[name]` written
 /// by mistake is explained rather than reported as "expected a sequence".
 struct TablesVisitor<T> {
@@ -254,6 +346,12 @@ fn listener_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawListener>, 
 
 fn upstream_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawUpstream>, D::Error> {
     tables(d, "upstream")
+}
+
+fn certificate_tables<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Spanned<RawCertificate>>, D::Error> {
+    tables(d, "listener.certificate")
 }
 
 fn route_tables<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Spanned<RawRoute>>, D::Error> {

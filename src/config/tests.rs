@@ -1,19 +1,20 @@
 //! Tests of the whole module through `load_str`: the demo, a complete file,
 //! defaults, and every rejection with its line:col. The value parsers have
-//! their own tests in `values.rs`.
+//! their own tests in `values.rs`; listener TLS and the route actions and
+//! response settings have theirs in `tests_tls.rs` and `tests_route.rs`.
 
 use super::*;
 
 /// A minimal valid file of 9 lines; tests append sections from line 10.
-const BASE: &str = "[[listener]]\naddress = \"127.0.0.1:8080\"\n\n[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:9000\"]\n\n[[route]]\nupstream = \"b\"\n";
+pub(super) const BASE: &str = "[[listener]]\naddress = \"127.0.0.1:8080\"\n\n[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:9000\"]\n\n[[route]]\nupstream = \"b\"\n";
 
-fn load(text: &str) -> Config {
+pub(super) fn load(text: &str) -> Config {
     load_str(text, "test.toml").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Asserts that `text` fails at `line`:`col` with a message containing `needle`.
 #[track_caller]
-fn fails(text: &str, line: usize, col: usize, needle: &str) {
+pub(super) fn fails(text: &str, line: usize, col: usize, needle: &str) {
     let Err(e) = load_str(text, "test.toml") else {
         panic!("should be rejected ({needle}):\n{text}");
     };
@@ -138,11 +139,11 @@ address = "127.0.0.1:8081"
     ];
     assert_eq!(r.hosts, hosts);
     assert_eq!(r.path.as_deref(), Some("/api/"));
-    assert_eq!((r.upstream, r.max_request_body), (1, Some(256 << 20)));
+    assert_eq!((r.upstream, r.max_request_body), (Some(1), Some(256 << 20)));
     assert_eq!(c.routes[1].hosts, hosts[..1]);
     assert_eq!(
         (c.routes[1].upstream, c.routes[1].max_request_body),
-        (0, None)
+        (Some(0), None)
     );
     assert!(c.echo_origin.is_some());
 }
@@ -198,7 +199,7 @@ fn syntax_and_unknown_keys() {
         &format!("{BASE}[[route]]\npath = \"/\"\n"),
         10,
         1,
-        "missing field `upstream`",
+        "this route has no upstream, redirect or respond; add one, such as upstream = \"b\"",
     );
     fails(
         &format!("{BASE}[limits]\nmax_headers = \"x\"\n"),
@@ -427,10 +428,11 @@ address = "127.0.0.1:8080"
 address = "8081"
 "#;
 
-#[test]
-fn rejections_name_line_and_column() {
+/// Checks every `## line:col message-fragment` case of `cases` (see
+/// [`CASES`]); returns how many there were.
+pub(super) fn check_cases(cases: &str) -> usize {
     let mut count = 0;
-    for case in CASES.split("\n## ").skip(1) {
+    for case in cases.split("\n## ").skip(1) {
         let (header, body) = case.split_once('\n').unwrap();
         let (position, needle) = header.split_once(' ').unwrap();
         let (line, col) = position.split_once(':').unwrap();
@@ -442,7 +444,12 @@ fn rejections_name_line_and_column() {
         );
         count += 1;
     }
-    assert_eq!(count, 39);
+    count
+}
+
+#[test]
+fn rejections_name_line_and_column() {
+    assert_eq!(check_cases(CASES), 39);
 }
 
 #[test]

@@ -1,31 +1,32 @@
 //! Raw file structs --> typed [`Config`]: defaults, units, ranges, name
 //! resolution and cross-checks. The first problem found is returned, with
 //! the position of the value (or table) that causes it. Sections are checked
-//! in file-format order: runtime, limits, listeners, upstreams, routes,
-//! echo origin.
+//! in file-format order: runtime, limits, listeners (TLS in `tls`),
+//! upstreams, routes (in `route`), echo origin.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::ops::{Range, RangeInclusive};
+use std::path::Path;
 use std::time::Duration;
 
 use toml::Spanned;
 
-use super::values::{parse_duration, parse_host_pattern, parse_server, parse_size};
+use super::values::{parse_duration, parse_server, parse_size};
 
 use super::raw::{
-    DurationValue, HostList, Int, RawConfig, RawEchoOrigin, RawLimits, RawListener, RawRoute,
-    RawRuntime, RawUpstream, SizeValue, TextOrInt,
+    DurationValue, Int, RawConfig, RawEchoOrigin, RawLimits, RawListener, RawRuntime, RawUpstream,
+    SizeValue, TextOrInt,
 };
 use super::{
-    Config, ConfigError, EchoOriginConfig, HostPattern, Limits, ListenerConfig, RouteConfig,
-    RuntimeConfig, UpstreamConfig, Workers,
+    Config, ConfigError, EchoOriginConfig, Limits, ListenerConfig, RuntimeConfig, UpstreamConfig,
+    Workers,
 };
 
 /// Where errors are reported (file name, text for positions) and the table
 /// being checked (for the key names in messages).
 #[derive(Clone, Copy)]
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     text: &'a str,
     origin: &'a str,
     table: &'static str,
@@ -36,11 +37,11 @@ impl<'a> Ctx<'a> {
         Ctx { table, ..self }
     }
 
-    fn err(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
         ConfigError::at(self.origin, self.text, span, message)
     }
 
-    fn line_of(&self, span: Range<usize>) -> usize {
+    pub(super) fn line_of(&self, span: Range<usize>) -> usize {
         self.err(span, "").line.unwrap_or(1)
     }
 
@@ -63,7 +64,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A duration that must not be zero (a timeout).
-    fn timeout(
+    pub(super) fn timeout(
         &self,
         value: &Option<Spanned<DurationValue>>,
         key: &str,
@@ -79,7 +80,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn size(
+    pub(super) fn size(
         &self,
         value: &Option<Spanned<SizeValue>>,
         key: &str,
@@ -105,7 +106,7 @@ impl<'a> Ctx<'a> {
 
     /// An integer in `range`, converted to the target type (which the range
     /// must fit).
-    fn int<T: TryFrom<i64>>(
+    pub(super) fn int<T: TryFrom<i64>>(
         &self,
         value: &Option<Spanned<Int>>,
         key: &str,
@@ -140,7 +141,7 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn missing(&self, example: &str) -> ConfigError {
+    pub(super) fn missing(&self, example: &str) -> ConfigError {
         let why = format!(
             "no [[{0}]] defined; add at least one, such as: [[{0}]] {example}",
             self.table
@@ -150,7 +151,13 @@ impl<'a> Ctx<'a> {
 }
 
 /// Converts the raw file into a checked [`Config`].
-pub(super) fn config(raw: RawConfig, text: &str, origin: &str) -> Result<Config, ConfigError> {
+/// Relative file paths are joined to `base_dir`.
+pub(super) fn config(
+    raw: RawConfig,
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+) -> Result<Config, ConfigError> {
     let ctx = Ctx {
         text,
         origin,
@@ -158,9 +165,9 @@ pub(super) fn config(raw: RawConfig, text: &str, origin: &str) -> Result<Config,
     };
     let runtime = runtime(ctx.table("runtime"), raw.runtime.as_ref())?;
     let limits = limits(ctx.table("limits"), raw.limits.as_ref())?;
-    let listeners = listeners(ctx.table("listener"), &raw.listener)?;
+    let listeners = listeners(ctx.table("listener"), &raw.listener, base_dir)?;
     let upstreams = upstreams(ctx.table("upstream"), &raw.upstream)?;
-    let routes = routes(ctx.table("route"), &raw.route, &upstreams)?;
+    let routes = super::route::routes(ctx.table("route"), &raw.route, &upstreams)?;
     let echo_origin = match &raw.echo_origin {
         None => None,
         Some(echo) => Some(echo_origin(ctx.table("echo_origin"), echo, &listeners)?),
@@ -246,7 +253,11 @@ fn limits(ctx: Ctx<'_>, raw: Option<&RawLimits>) -> Result<Limits, ConfigError> 
     })
 }
 
-fn listeners(ctx: Ctx<'_>, raw: &[RawListener]) -> Result<Vec<ListenerConfig>, ConfigError> {
+fn listeners(
+    ctx: Ctx<'_>,
+    raw: &[RawListener],
+    base_dir: &Path,
+) -> Result<Vec<ListenerConfig>, ConfigError> {
     if raw.is_empty() {
         return Err(ctx.missing("address = \"127.0.0.1:8080\""));
     }
@@ -264,7 +275,12 @@ fn listeners(ctx: Ctx<'_>, raw: &[RawListener]) -> Result<Vec<ListenerConfig>, C
             }
         }
         let backlog = ctx.int(&listener.backlog, "backlog", 1024, 1..=65535)?;
-        listeners.push(ListenerConfig { address, backlog });
+        let tls = super::tls::listener_tls(ctx, listener, base_dir)?;
+        listeners.push(ListenerConfig {
+            address,
+            backlog,
+            tls,
+        });
     }
     Ok(listeners)
 }
@@ -317,93 +333,6 @@ fn upstream(ctx: Ctx<'_>, raw: &RawUpstream) -> Result<UpstreamConfig, ConfigErr
             0..=65535,
         )?,
     })
-}
-
-fn routes(
-    ctx: Ctx<'_>,
-    raw: &[Spanned<RawRoute>],
-    upstreams: &[UpstreamConfig],
-) -> Result<Vec<RouteConfig>, ConfigError> {
-    if raw.is_empty() {
-        return Err(ctx.missing("upstream = \"backend\""));
-    }
-    let mut routes = Vec::with_capacity(raw.len());
-    type Identity = (BTreeSet<HostPattern>, Option<String>);
-    let mut first_line: HashMap<Identity, usize> = HashMap::new();
-    for raw_route in raw {
-        let route = route(ctx, raw_route.get_ref(), upstreams)?;
-        let identity = (route.hosts.iter().cloned().collect(), route.path.clone());
-        if let Some(line) = first_line.insert(identity, ctx.line_of(raw_route.span())) {
-            let why = format!("this route has the same host and path as the route on line {line}, so it would never match");
-            return Err(ctx.err(raw_route.span(), why));
-        }
-        routes.push(route);
-    }
-    Ok(routes)
-}
-
-fn route(
-    ctx: Ctx<'_>,
-    raw: &RawRoute,
-    upstreams: &[UpstreamConfig],
-) -> Result<RouteConfig, ConfigError> {
-    let mut hosts: Vec<HostPattern> = Vec::new();
-    if let Some(list) = &raw.host {
-        let items: Vec<(&str, Range<usize>)> = match list.get_ref() {
-            HostList::One(text) => vec![(text.as_str(), list.span())],
-            HostList::Many(items) => items
-                .iter()
-                .map(|h| (h.get_ref().as_str(), h.span()))
-                .collect(),
-        };
-        if items.is_empty() {
-            let why = "route.host is an empty list; omit `host` to match any host";
-            return Err(ctx.err(list.span(), why));
-        }
-        for (text, span) in items {
-            let pattern = parse_host_pattern(text)
-                .map_err(|why| ctx.err(span.clone(), format!("route.host: {why}")))?;
-            if hosts.contains(&pattern) {
-                return Err(ctx.err(span, format!("route.host: \"{text}\" is listed twice")));
-            }
-            hosts.push(pattern);
-        }
-    }
-    let path = match &raw.path {
-        None => None,
-        Some(path) => Some(route_path(ctx, path)?),
-    };
-    let wanted = raw.upstream.get_ref();
-    let Some(upstream) = upstreams.iter().position(|u| &u.name == wanted) else {
-        let defined: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
-        let why = format!(
-            "unknown upstream \"{wanted}\"; defined upstreams: {}",
-            defined.join(", ")
-        );
-        return Err(ctx.err(raw.upstream.span(), why));
-    };
-    Ok(RouteConfig {
-        hosts,
-        path,
-        upstream,
-        max_request_body: ctx.size(&raw.max_request_body, "max_request_body", 0..=u64::MAX)?,
-    })
-}
-
-fn route_path(ctx: Ctx<'_>, path: &Spanned<String>) -> Result<String, ConfigError> {
-    let text = path.get_ref();
-    if !text.starts_with('/') {
-        let why = format!("route.path must start with '/', got \"{text}\"");
-        return Err(ctx.err(path.span(), why));
-    }
-    let unwanted = |c: &char| c.is_whitespace() || c.is_control() || *c == '?' || *c == '#';
-    if let Some(c) = text.chars().find(unwanted) {
-        let why = format!(
-            "route.path \"{text}\" contains {c:?}; expected a plain path prefix such as \"/api/\""
-        );
-        return Err(ctx.err(path.span(), why));
-    }
-    Ok(text.clone())
 }
 
 fn echo_origin(

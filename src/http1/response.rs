@@ -45,6 +45,34 @@ pub fn error(status: u16) -> &'static [u8] {
     }
 }
 
+/// `301` to the same host and target over https (`redirect = "https"`),
+/// without a body. `host` is the Host value without its port; `target` the
+/// origin-form target as received (both already validated by the parser).
+pub fn redirect_https(host: &[u8], target: &[u8], close: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + host.len() + target.len());
+    out.extend_from_slice(b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://");
+    out.extend_from_slice(host);
+    out.extend_from_slice(target);
+    out.extend_from_slice(b"\r\nContent-Length: 0\r\n");
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// A route's static answer (`respond = N`): the canned text for the
+/// statuses above, else the bare status with an empty body. Closes.
+pub fn status_only(status: u16) -> Vec<u8> {
+    if matches!(
+        status,
+        400 | 404 | 408 | 413 | 414 | 417 | 429 | 431 | 500 | 501 | 502 | 503 | 504
+    ) {
+        return error(status).to_vec();
+    }
+    format!("HTTP/1.1 {status} \r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +125,19 @@ mod tests {
             parse_response(CONTINUE, &HeadLimits::default(), Method::Post),
             Ok(Parsed::Complete(h)) if h.status == 100 && h.head_len == CONTINUE.len()
         ));
+    }
+
+    #[test]
+    fn redirect_and_static_answers() {
+        assert_eq!(
+            redirect_https(b"example.org", b"/a?b=1", false),
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://example.org/a?b=1\r\nContent-Length: 0\r\n\r\n"
+        );
+        assert!(redirect_https(b"h", b"/", true).ends_with(b"Connection: close\r\n\r\n"));
+        assert_eq!(status_only(404), error(404));
+        assert_eq!(
+            status_only(410),
+            b"HTTP/1.1 410 \r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
     }
 }

@@ -118,10 +118,52 @@ pub fn client_response(
 
 /// [`client_response`] with any [`ConnectionLine`].
 pub fn client_response_with(
-    _buf: &[u8],
+    buf: &[u8],
     head: &ResponseHead,
     body: OutBody,
     connection: ConnectionLine,
+    out: &mut Gather,
+) {
+    client_response_edited(buf, head, body, connection, &ResponseEdits::NONE, out);
+}
+
+/// Changes a route makes to every response (`response_headers`, `hsts`).
+#[derive(Clone, Debug, Default)]
+pub struct ResponseEdits {
+    /// Lowercased names of fields dropped from the upstream's response.
+    pub remove: Vec<String>,
+    /// Fields set (replacing any the upstream sent).
+    pub set: Vec<(String, String)>,
+    /// The Strict-Transport-Security value, replacing the upstream's.
+    pub hsts: Option<String>,
+}
+
+impl ResponseEdits {
+    pub const NONE: ResponseEdits = ResponseEdits {
+        remove: Vec::new(),
+        set: Vec::new(),
+        hsts: None,
+    };
+
+    fn drops(&self, name: &[u8]) -> bool {
+        self.remove
+            .iter()
+            .any(|r| r.as_bytes().eq_ignore_ascii_case(name))
+            || self
+                .set
+                .iter()
+                .any(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+            || (self.hsts.is_some() && name.eq_ignore_ascii_case(b"strict-transport-security"))
+    }
+}
+
+/// [`client_response_with`] plus a route's header edits.
+pub fn client_response_edited(
+    buf: &[u8],
+    head: &ResponseHead,
+    body: OutBody,
+    connection: ConnectionLine,
+    edits: &ResponseEdits,
     out: &mut Gather,
 ) {
     // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF
@@ -137,8 +179,19 @@ pub fn client_response_with(
     out.push_extra(b" ");
     out.push_base(head.reason.clone());
     out.push_extra(b"\r\n");
+    let editing = !edits.remove.is_empty() || !edits.set.is_empty() || edits.hsts.is_some();
     for line in head.headers.iter().filter(|l| !l.hop) {
+        if editing && edits.drops(buf.get(line.name.clone()).unwrap_or_default()) {
+            continue;
+        }
         out.push_base(line.line.clone());
+    }
+    for (name, value) in &edits.set {
+        out.push_extra(name.as_bytes());
+        push_line(out, b": ", value.as_bytes());
+    }
+    if let Some(hsts) = &edits.hsts {
+        push_line(out, b"Strict-Transport-Security: ", hsts.as_bytes());
     }
     push_framing(out, body);
     match connection {

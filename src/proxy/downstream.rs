@@ -1,70 +1,87 @@
 //! The client side of a session: a plaintext connection or a TLS one, used
 //! alike through [`Stream`].
 
-use std::future::Future;
 use std::io;
 
 use crate::net::{Conn, Gather, Stream};
+use crate::tls::stream::TlsConn;
 
 /// A client connection as the session sees it.
 pub enum Downstream {
     Plain(Conn),
+    /// Boxed: the rustls state is ~1.2 KiB, and a plaintext connection
+    /// should not pay for it.
+    Tls(Box<TlsConn>),
+}
+
+impl Downstream {
+    /// `X-Forwarded-Proto` for requests from this client.
+    pub fn proto(&self) -> &'static str {
+        match self {
+            Downstream::Plain(_) => "http",
+            Downstream::Tls(_) => "https",
+        }
+    }
 }
 
 impl Stream for Downstream {
-    fn readable(&self) -> impl Future<Output = io::Result<()>> {
+    async fn readable(&self) -> io::Result<()> {
         match self {
-            Downstream::Plain(c) => c.readable(),
+            Downstream::Plain(c) => c.readable().await,
+            Downstream::Tls(c) => c.readable().await,
         }
     }
 
-    fn read(&self, buf: Vec<u8>) -> impl Future<Output = (io::Result<usize>, Vec<u8>)> {
+    async fn read(&self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
         match self {
-            Downstream::Plain(c) => c.read(buf),
+            Downstream::Plain(c) => c.read(buf).await,
+            Downstream::Tls(c) => Stream::read(&**c, buf).await,
         }
     }
 
-    fn read_ready(&self, buf: Vec<u8>) -> impl Future<Output = (io::Result<usize>, Vec<u8>)> {
+    async fn read_ready(&self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
         match self {
-            Downstream::Plain(c) => c.read_ready(buf),
+            Downstream::Plain(c) => c.read_ready(buf).await,
+            Downstream::Tls(c) => c.read_ready(buf).await,
         }
     }
 
-    fn read_max(
-        &self,
-        buf: Vec<u8>,
-        max: usize,
-    ) -> impl Future<Output = (io::Result<usize>, Vec<u8>)> {
+    async fn read_max(&self, buf: Vec<u8>, max: usize) -> (io::Result<usize>, Vec<u8>) {
         match self {
-            Downstream::Plain(c) => c.read_max(buf, max),
+            Downstream::Plain(c) => c.read_max(buf, max).await,
+            Downstream::Tls(c) => c.read_max(buf, max).await,
         }
     }
 
-    fn write_all(&self, buf: Vec<u8>) -> impl Future<Output = (io::Result<()>, Vec<u8>)> {
+    async fn write_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
         match self {
-            Downstream::Plain(c) => c.write_all(buf),
+            Downstream::Plain(c) => c.write_all(buf).await,
+            Downstream::Tls(c) => c.write_all(buf).await,
         }
     }
 
-    fn write_static(&self, bytes: &'static [u8]) -> impl Future<Output = io::Result<()>> {
+    async fn write_static(&self, bytes: &'static [u8]) -> io::Result<()> {
         match self {
-            Downstream::Plain(c) => c.write_static(bytes),
+            Downstream::Plain(c) => c.write_static(bytes).await,
+            Downstream::Tls(c) => c.write_static(bytes).await,
         }
     }
 
-    fn write_gather(
+    async fn write_gather(
         &self,
         base: Vec<u8>,
         gather: Gather,
-    ) -> impl Future<Output = (io::Result<()>, Vec<u8>, Gather)> {
+    ) -> (io::Result<()>, Vec<u8>, Gather) {
         match self {
-            Downstream::Plain(c) => c.write_gather(base, gather),
+            Downstream::Plain(c) => c.write_gather(base, gather).await,
+            Downstream::Tls(c) => c.write_gather(base, gather).await,
         }
     }
 
     fn socket(&self) -> &Conn {
         match self {
             Downstream::Plain(c) => c,
+            Downstream::Tls(c) => c.socket(),
         }
     }
 }

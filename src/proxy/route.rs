@@ -3,13 +3,25 @@
 //! wildcard beats a shorter one), which beats "any host"; among routes for
 //! the same host, the longest path prefix wins.
 
-use crate::config::{Config, HostPattern, RouteConfig};
+use crate::config::{Config, HostPattern, HstsConfig, Redirect, RouteConfig};
+use crate::http1::rewrite::ResponseEdits;
+
+/// What a route does with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Forward to this upstream.
+    Proxy(usize),
+    /// Answer 301 to `https://{host}{target}`.
+    RedirectHttps,
+    /// Answer this status with a short body.
+    Respond(u16),
+}
 
 /// A matched route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RouteMatch {
     pub index: usize,
-    pub upstream: usize,
+    pub action: Action,
     pub max_request_body: u64,
 }
 
@@ -17,6 +29,25 @@ struct Entry {
     hosts: Vec<HostPattern>,
     path: Vec<u8>,
     matched: RouteMatch,
+    /// Response edits on plaintext and on TLS listeners (HSTS only on TLS).
+    edits: [ResponseEdits; 2],
+    acme_webroot: Option<std::path::PathBuf>,
+}
+
+/// The HSTS value TLS listeners send unless a route says otherwise.
+pub const DEFAULT_HSTS: &str = "max-age=63072000";
+
+fn route_edits(r: &RouteConfig, tls: bool) -> ResponseEdits {
+    let hsts = match (&r.hsts, tls) {
+        (_, false) | (Some(HstsConfig::Off), true) => None,
+        (Some(HstsConfig::Value(v)), true) => Some(v.clone()),
+        (None, true) => Some(DEFAULT_HSTS.to_owned()),
+    };
+    ResponseEdits {
+        remove: r.response_headers.remove.clone(),
+        set: r.response_headers.set.clone(),
+        hsts,
+    }
 }
 
 /// Built once per config; read-only and shared by all workers.
@@ -78,12 +109,31 @@ impl RouteTable {
                 path: r.path.clone().unwrap_or_default().into_bytes(),
                 matched: RouteMatch {
                     index,
-                    upstream: r.upstream,
+                    action: match (r.upstream, r.redirect, r.respond) {
+                        (Some(u), _, _) => Action::Proxy(u),
+                        (None, Some(Redirect::Https), _) => Action::RedirectHttps,
+                        (None, None, status) => Action::Respond(status.unwrap_or(404)),
+                    },
                     max_request_body: r.max_request_body.unwrap_or(config.limits.max_request_body),
                 },
+                edits: [route_edits(r, false), route_edits(r, true)],
+                acme_webroot: r.acme_webroot.clone(),
             })
             .collect();
         Self { entries }
+    }
+
+    /// The response edits of route `index` on a plaintext or TLS listener.
+    pub fn edits(&self, index: usize, tls: bool) -> &ResponseEdits {
+        static NONE: ResponseEdits = ResponseEdits::NONE;
+        self.entries
+            .get(index)
+            .map_or(&NONE, |e| &e.edits[usize::from(tls)])
+    }
+
+    /// The ACME webroot of route `index`, if it serves HTTP-01 challenges.
+    pub fn acme_webroot(&self, index: usize) -> Option<&std::path::Path> {
+        self.entries.get(index)?.acme_webroot.as_deref()
     }
 
     /// Finds the route for a Host header value (`None` for HTTP/1.0 without
@@ -155,7 +205,10 @@ max_request_body = "1k"
 
     fn upstream(t: &RouteTable, host: Option<&str>, path: &str) -> Option<usize> {
         t.find(host.map(str::as_bytes), path.as_bytes())
-            .map(|m| m.upstream)
+            .map(|m| match m.action {
+                Action::Proxy(u) => u,
+                _ => usize::MAX,
+            })
     }
 
     #[test]

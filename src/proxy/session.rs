@@ -5,15 +5,18 @@
 use std::net::SocketAddr;
 use std::rc::Rc;
 
+use super::acme;
 use super::body::{self, chunked_failed, ChunkedCopy, Flow, Leg};
 use super::downstream::Downstream;
-use super::route::RouteMatch;
+use super::route::{host_name, Action, RouteMatch};
 use super::timed;
 use super::upstream::{self, Leased};
 use crate::error::{ProxyError, Side};
 use crate::http1::chunked::ChunkedDecoder;
 use crate::http1::framing::{RequestBody, ResponseBody};
-use crate::http1::head::{parse_request, HeadLimits, Parsed, RequestHead, ResponseHead, Version};
+use crate::http1::head::{
+    parse_request, HeadLimits, Method, Parsed, RequestHead, ResponseHead, Version,
+};
 use crate::http1::response;
 use crate::http1::rewrite::{self, ClientInfo, ConnectionLine, OutBody};
 use crate::net::{now_ms, Expiry, Gather, Part, Stream};
@@ -197,17 +200,36 @@ impl Session {
             .routes
             .find(host, &self.buf[head.target.clone()])
             .ok_or_else(|| ProxyError::client(Some(404), "no route"))?;
+        if let Some(answer) = self.acme_answer(&head, route.index) {
+            let close = head.close || head.body != RequestBody::None || w.stopping.get();
+            let bytes = acme::answer(answer, head.method == Method::Head, close);
+            return self.answer_locally(&head, bytes, close).await;
+        }
+        let upstream_id = match route.action {
+            Action::Proxy(u) => u,
+            Action::RedirectHttps => {
+                let close = head.close || head.body != RequestBody::None || w.stopping.get();
+                let host = host_name(head.host.clone().map_or(&[][..], |r| &self.buf[r]));
+                let bytes = response::redirect_https(host, &self.buf[head.target.clone()], close);
+                return self.answer_locally(&head, bytes, close).await;
+            }
+            Action::Respond(status) => {
+                return self
+                    .answer_locally(&head, response::status_only(status), true)
+                    .await;
+            }
+        };
         let mut request = self.prepare_request(&head, &route)?;
         let client_http11 = head.version == Version::Http11;
         let replayable = request.body_done && head.method.is_idempotent();
-        let upstream_cfg = &w.config.upstreams[route.upstream];
+        let upstream_cfg = &w.config.upstreams[upstream_id];
 
         // Connect, send the head (and the body bytes already read), read the
         // response head; once more on a new connection if a pooled one
         // turns out dead before answering and the request can be replayed.
         let mut attempt = 0;
         let (leased, rbuf, resp) = loop {
-            let leased = upstream::acquire(&w, route.upstream, attempt == 0).await?;
+            let leased = upstream::acquire(&w, upstream_id, attempt == 0).await?;
             let gather = std::mem::take(&mut self.gather);
             let buf = std::mem::take(&mut self.buf);
             let sent = timed(
@@ -268,7 +290,7 @@ impl Session {
             || matches!(resp.body, ResponseBody::UntilClose)
             || (matches!(resp.body, ResponseBody::Chunked) && !client_http11);
         let reusable = self
-            .relay_response(&leased, rbuf, &resp, close, client_http11)
+            .relay_response(&leased, rbuf, &resp, close, client_http11, route.index)
             .await?;
         if reusable && request.body_done {
             w.pool
@@ -276,6 +298,52 @@ impl Session {
                 .checkin(leased.upstream, leased.server, leased.conn, now_ms());
         }
         Ok(!close)
+    }
+
+    /// For a GET/HEAD ACME challenge on a route with `acme_webroot`: the
+    /// file (`Some(None)`: not there, a 404).
+    fn acme_answer(&self, head: &RequestHead, route: usize) -> Option<Option<Vec<u8>>> {
+        let dir = self.w.routes.acme_webroot(route)?;
+        if !matches!(head.method, Method::Get | Method::Head) {
+            return None;
+        }
+        let target = &self.buf[head.target.clone()];
+        if !target.starts_with(acme::PREFIX) {
+            return None;
+        }
+        Some(acme::token(target).and_then(|t| acme::read(dir, t)))
+    }
+
+    /// Answers a request without an upstream (redirect, static status).
+    /// With `close`, or a body portier will not read, the connection closes
+    /// after a lingering read; otherwise the next request follows.
+    async fn answer_locally(
+        &mut self,
+        head: &RequestHead,
+        bytes: Vec<u8>,
+        close: bool,
+    ) -> Result<bool, Failure> {
+        let send_timeout = self.w.config.limits.send_timeout;
+        let sent = timed(
+            self.client.socket(),
+            send_timeout,
+            self.client.write_all(bytes),
+        )
+        .await;
+        if !matches!(sent, Some((Ok(()), _))) {
+            return Err(Failure {
+                err: ProxyError::client(None, "client write failed"),
+                responded: true,
+            });
+        }
+        if close {
+            self.linger().await;
+            self.client.socket().shutdown();
+            return Ok(false);
+        }
+        let end = head.head_len.min(self.buf.len());
+        self.buf.drain(..end);
+        Ok(true)
     }
 
     /// Checks the request body against the route's limit and builds the
@@ -289,7 +357,7 @@ impl Session {
         let host = head.host.clone().map_or(&[][..], |r| &self.buf[r]);
         let client = ClientInfo {
             ip: self.peer.ip(),
-            proto: "http",
+            proto: self.client.proto(),
             host,
         };
         let mut request = Request {
@@ -425,6 +493,7 @@ impl Session {
         resp: &ResponseHead,
         close: bool,
         client_http11: bool,
+        route_index: usize,
     ) -> Result<bool, Failure> {
         let w = self.w.clone();
         let avail = rbuf.len() - resp.head_len;
@@ -446,7 +515,9 @@ impl Session {
             (false, true) => ConnectionLine::Omit,
             (false, false) => ConnectionLine::KeepAlive,
         };
-        rewrite::client_response_with(&rbuf, resp, out, connection, &mut self.gather);
+        let tls = matches!(self.client, Downstream::Tls(_));
+        let edits = w.routes.edits(route_index, tls);
+        rewrite::client_response_edited(&rbuf, resp, out, connection, edits, &mut self.gather);
         match resp.body {
             ResponseBody::None => reusable &= avail == 0,
             ResponseBody::Length(n) => {

@@ -18,6 +18,8 @@ use crate::proxy::downstream::Downstream;
 use crate::proxy::pool::UpstreamPool;
 use crate::proxy::route::RouteTable;
 use crate::proxy::session;
+use crate::tls::acceptor::TlsAcceptor;
+use crate::tls::stream::TlsConn;
 
 /// Size of the buffers that carry bodies and response heads.
 pub const IO_BUFFER: usize = 64 * 1024;
@@ -29,6 +31,8 @@ pub struct Worker {
     pub id: usize,
     pub config: Arc<Config>,
     pub routes: Arc<RouteTable>,
+    /// Per listener (config order): its TLS settings, if it terminates TLS.
+    pub tls: Vec<Option<Arc<TlsAcceptor>>>,
     pub pool: RefCell<UpstreamPool>,
     pub balancer: Balancer,
     /// Buffers for request heads (`max_request_head` bytes).
@@ -46,9 +50,15 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(id: usize, config: Arc<Config>, routes: Arc<RouteTable>) -> Rc<Self> {
+    pub fn new(
+        id: usize,
+        config: Arc<Config>,
+        routes: Arc<RouteTable>,
+        tls: Vec<Option<Arc<TlsAcceptor>>>,
+    ) -> Rc<Self> {
         Rc::new(Self {
             id,
+            tls,
             pool: RefCell::new(UpstreamPool::new(&config)),
             balancer: Balancer::new(&config),
             head_bufs: BufferPool::new(config.limits.max_request_head, KEPT_BUFFERS),
@@ -153,7 +163,19 @@ async fn accept_loop(w: Rc<Worker>, listener: Rc<Listener>, index: usize) {
 }
 
 async fn client_task(w: Rc<Worker>, conn: Conn, peer: SocketAddr, listener: usize) {
-    session::serve(w.clone(), Downstream::Plain(conn), peer, listener).await;
+    let client = match w.tls.get(listener).and_then(Option::as_ref) {
+        None => Some(Downstream::Plain(conn)),
+        Some(acceptor) => match TlsConn::accept(conn, acceptor).await {
+            Ok(tls) => Some(Downstream::Tls(Box::new(tls))),
+            Err(e) => {
+                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                None
+            }
+        },
+    };
+    if let Some(client) = client {
+        session::serve(w.clone(), client, peer, listener).await;
+    }
     w.connection_closed();
 }
 

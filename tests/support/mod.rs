@@ -69,6 +69,7 @@ impl Proxy {
 pub struct ProxyConfig {
     runtime: Vec<(String, String)>,
     limits: Vec<(String, String)>,
+    listener: Vec<(String, String)>,
     servers: Vec<String>,
     upstream: Vec<(String, String)>,
     route: Vec<(String, String)>,
@@ -84,6 +85,7 @@ impl ProxyConfig {
                 ("shutdown_timeout".into(), "\"10s\"".into()),
             ],
             limits: Vec::new(),
+            listener: Vec::new(),
             servers: vec![server.to_string()],
             upstream: vec![("connect_timeout".into(), "\"5s\"".into())],
             route: Vec::new(),
@@ -103,6 +105,12 @@ impl ProxyConfig {
 
     pub fn limit(mut self, key: &str, value: &str) -> Self {
         Self::set(&mut self.limits, key, value);
+        self
+    }
+
+    /// A key of the (only) `[[listener]]`, e.g. `tls`.
+    pub fn listener(mut self, key: &str, value: &str) -> Self {
+        Self::set(&mut self.listener, key, value);
         self
     }
 
@@ -134,6 +142,9 @@ impl ProxyConfig {
             }
         }
         t.push_str("\n[[listener]]\naddress = \"127.0.0.1:0\"\n");
+        for (k, v) in &self.listener {
+            let _ = writeln!(t, "{k} = {v}");
+        }
         t.push_str("\n[[upstream]]\nname = \"backend\"\nservers = [");
         let servers: Vec<String> = self.servers.iter().map(|s| format!("\"{s}\"")).collect();
         t.push_str(&servers.join(", "));

@@ -1,0 +1,366 @@
+//! TLS termination over real sockets: a rustls client against a portier TLS
+//! listener in front of a plaintext backend. Certificates are made with
+//! rcgen for each test.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
+use support::{Backend, ProxyConfig, TempDir, TIMEOUT};
+
+/// Accepts any certificate; records nothing. The tests check names through
+/// the certificate the handshake presented.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn client_config(versions: &[&'static rustls::SupportedProtocolVersion]) -> Arc<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+fn connect(addr: SocketAddr, sni: &str, config: Arc<ClientConfig>) -> std::io::Result<Tls> {
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(TIMEOUT))?;
+    tcp.set_write_timeout(Some(TIMEOUT))?;
+    let name = ServerName::try_from(sni.to_owned()).unwrap();
+    let conn = ClientConnection::new(config, name).unwrap();
+    let mut tls = StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    Ok(tls)
+}
+
+/// Reads one response with a Content-Length body: (head, body).
+fn read_response(tls: &mut Tls) -> (String, Vec<u8>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = tls.read(&mut chunk).expect("response bytes");
+        assert!(
+            n > 0,
+            "EOF before the response head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("a Content-Length");
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = tls.read(&mut chunk).expect("body bytes");
+        assert!(n > 0, "EOF inside the body");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    (head, body)
+}
+
+/// A certificate for `names` (ECDSA P-256), written to `dir`; returns the
+/// TOML inline table for `tls = ...`.
+fn certificate(dir: &TempDir, tag: &str, names: &[&str]) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params =
+        rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let cert_path = dir.path().join(format!("{tag}.pem"));
+    let key_path = dir.path().join(format!("{tag}.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    format!(
+        "{{ cert = \"{}\", key = \"{}\" }}",
+        cert_path.display(),
+        key_path.display()
+    )
+}
+
+fn presented_names(tls: &Tls) -> String {
+    let certs = tls.conn.peer_certificates().expect("a certificate");
+    String::from_utf8_lossy(certs[0].as_ref()).into_owned()
+}
+
+#[test]
+fn https_request_keeps_alive_and_tells_the_backend_it_was_https() {
+    let dir = TempDir::new("tls-basic");
+    let backend = Backend::echo_target();
+    let proxy = ProxyConfig::new(backend.server())
+        .listener(
+            "tls",
+            &certificate(&dir, "site", &["example.org", "*.example.org"]),
+        )
+        .start();
+    let mut tls = connect(
+        proxy.addr,
+        "www.example.org",
+        client_config(rustls::ALL_VERSIONS),
+    )
+    .unwrap();
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert!(presented_names(&tls).contains("example.org"));
+    for path in ["/one", "/two"] {
+        write!(tls, "GET {path} HTTP/1.1\r\nHost: www.example.org\r\n\r\n").unwrap();
+        let (head, body) = read_response(&mut tls);
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert!(
+            !head.to_ascii_lowercase().contains("connection: close"),
+            "{head}"
+        );
+        assert_eq!(body, path.as_bytes());
+    }
+    backend.settle();
+    assert_eq!(
+        backend.connection_count(),
+        1,
+        "one pooled upstream connection"
+    );
+    let seen = String::from_utf8_lossy(&backend.all_bytes()).into_owned();
+    assert_eq!(
+        seen.matches("X-Forwarded-Proto: https\r\n").count(),
+        2,
+        "{seen}"
+    );
+    assert!(
+        seen.contains("X-Forwarded-Host: www.example.org\r\n"),
+        "{seen}"
+    );
+}
+
+#[test]
+fn tls12_client_is_served_under_the_default_policy() {
+    let dir = TempDir::new("tls-12");
+    let backend = Backend::echo_target();
+    let proxy = ProxyConfig::new(backend.server())
+        .listener("tls", &certificate(&dir, "site", &["example.org"]))
+        .start();
+    let mut tls = connect(
+        proxy.addr,
+        "example.org",
+        client_config(&[&rustls::version::TLS12]),
+    )
+    .unwrap();
+    assert_eq!(
+        tls.conn.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    tls.write_all(b"GET /v12 HTTP/1.1\r\nHost: example.org\r\n\r\n")
+        .unwrap();
+    let (head, body) = read_response(&mut tls);
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert_eq!(body, b"/v12");
+}
+
+#[test]
+fn large_bodies_cross_tls_both_ways() {
+    let dir = TempDir::new("tls-large");
+    // The backend answers with a body twice the size of the one it got.
+    let backend = Backend::serve(|req| {
+        let mut body = req.body.clone();
+        body.extend_from_slice(&req.body);
+        let mut out =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        out.extend_from_slice(&body);
+        out
+    });
+    let proxy = ProxyConfig::new(backend.server())
+        .listener("tls", &certificate(&dir, "site", &["example.org"]))
+        .start();
+    let mut tls = connect(
+        proxy.addr,
+        "example.org",
+        client_config(rustls::ALL_VERSIONS),
+    )
+    .unwrap();
+    let body: Vec<u8> = (0..(1 << 20)).map(|i| (i % 251) as u8).collect();
+    write!(
+        tls,
+        "POST /up HTTP/1.1\r\nHost: example.org\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    tls.write_all(&body).unwrap();
+    let (head, got) = read_response(&mut tls);
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert_eq!(got.len(), 2 << 20);
+    assert!(
+        got[..body.len()] == body[..] && got[body.len()..] == body[..],
+        "body corrupted"
+    );
+}
+
+#[test]
+fn unknown_name_is_refused_with_unrecognized_name_when_asked_to_reject() {
+    let dir = TempDir::new("tls-reject");
+    let backend = Backend::echo_target();
+    let proxy = ProxyConfig::new(backend.server())
+        .listener("tls", &certificate(&dir, "site", &["example.org"]))
+        .listener("default_certificate", "\"reject\"")
+        .start();
+    let err = connect(proxy.addr, "other.net", client_config(rustls::ALL_VERSIONS))
+        .expect_err("the handshake must fail");
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("UnrecognisedName") || text.contains("UnrecognizedName"),
+        "{text}"
+    );
+    // The known name still works.
+    let mut tls = connect(
+        proxy.addr,
+        "example.org",
+        client_config(rustls::ALL_VERSIONS),
+    )
+    .unwrap();
+    tls.write_all(b"GET /ok HTTP/1.1\r\nHost: example.org\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut tls).1, b"/ok");
+    backend.settle();
+    assert_eq!(
+        backend.connection_count(),
+        1,
+        "the refused client reached no backend"
+    );
+}
+
+#[test]
+fn a_stalled_handshake_neither_blocks_others_nor_lives_past_its_timeout() {
+    let dir = TempDir::new("tls-stall");
+    let backend = Backend::echo_target();
+    let proxy = ProxyConfig::new(backend.server())
+        .listener("tls", &certificate(&dir, "site", &["example.org"]))
+        .listener("tls_handshake_timeout", "\"300ms\"")
+        .start();
+    // Half a ClientHello, then silence.
+    let mut stalled = TcpStream::connect(proxy.addr).unwrap();
+    stalled.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .unwrap();
+    let mut tls = connect(
+        proxy.addr,
+        "example.org",
+        client_config(rustls::ALL_VERSIONS),
+    )
+    .unwrap();
+    tls.write_all(b"GET /other HTTP/1.1\r\nHost: example.org\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut tls).1, b"/other");
+    // The stalled one is closed by the handshake timeout (EOF or reset).
+    let mut rest = Vec::new();
+    let _ = stalled.read_to_end(&mut rest);
+    assert!(
+        rest.is_empty(),
+        "nothing is answered to a stalled handshake: {rest:?}"
+    );
+}
+
+#[test]
+fn hsts_by_default_on_tls_and_route_header_edits() {
+    let dir = TempDir::new("tls-headers");
+    let backend = Backend::serve(|_| {
+        b"HTTP/1.1 200 OK\r\nServer: apache/2.4.1\r\nX-Powered-By: php\r\nX-Frame-Options: SAMEORIGIN\r\nContent-Length: 2\r\n\r\nok".to_vec()
+    });
+    let cert = certificate(&dir, "site", &["example.org", "plain.example.org"]);
+    let route = "[[route]]\nhost = \"plain.example.org\"\nupstream = \"backend\"\nhsts = false\n\
+                 response_headers = { set = { \"X-Frame-Options\" = \"DENY\", \"Referrer-Policy\" = \"no-referrer\" }, remove = [\"Server\", \"X-Powered-By\"] }\n";
+    let proxy = ProxyConfig::new(backend.server())
+        .listener("tls", &cert)
+        .tail(route)
+        .start();
+    let mut tls = connect(
+        proxy.addr,
+        "example.org",
+        client_config(rustls::ALL_VERSIONS),
+    )
+    .unwrap();
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n")
+        .unwrap();
+    let (head, _) = read_response(&mut tls);
+    assert!(
+        head.contains("\r\nStrict-Transport-Security: max-age=63072000\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nServer: apache/2.4.1\r\n"), "{head}");
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: plain.example.org\r\n\r\n")
+        .unwrap();
+    let (head, body) = read_response(&mut tls);
+    assert_eq!(body, b"ok");
+    assert!(!head.contains("Strict-Transport-Security"), "{head}");
+    assert!(
+        !head.contains("Server:") && !head.contains("X-Powered-By"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nX-Frame-Options: DENY\r\n"), "{head}");
+    assert!(!head.contains("SAMEORIGIN"), "{head}");
+    assert!(
+        head.contains("\r\nReferrer-Policy: no-referrer\r\n"),
+        "{head}"
+    );
+}
