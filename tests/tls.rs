@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use support::{Backend, ProxyConfig, TempDir, TIMEOUT};
@@ -363,4 +364,49 @@ fn hsts_by_default_on_tls_and_route_header_edits() {
         head.contains("\r\nReferrer-Policy: no-referrer\r\n"),
         "{head}"
     );
+}
+
+#[test]
+fn redirect_routes_apply_to_plaintext_only_and_sni_picks_the_certificate() {
+    let dir = TempDir::new("tls-sni");
+    let backend = Backend::echo_target();
+    let a = certificate(&dir, "a", &["a.example"]);
+    let b = certificate(&dir, "b", &["*.b.example"]);
+    let cert_table = |t: &str| {
+        t.trim_start_matches('{')
+            .trim_end_matches('}')
+            .replace(", ", "\n")
+    };
+    let tail = format!(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n[[listener.certificate]]\n{}\n[[listener.certificate]]\n{}\n\
+         [[route]]\nhost = [\"a.example\", \"x.b.example\"]\nredirect = \"https\"\n\
+         [[route]]\nhost = [\"a.example\", \"x.b.example\"]\nupstream = \"backend\"\n",
+        cert_table(&a),
+        cert_table(&b)
+    );
+    let proxy = ProxyConfig::new(backend.server()).tail(&tail).start();
+    let tls_addr = proxy.server().listen_addrs()[1];
+    // Plaintext: redirected.
+    let mut plain = proxy.connect();
+    plain.send(b"GET /p HTTP/1.1\r\nHost: a.example\r\n\r\n");
+    assert_eq!(
+        plain.read_response().header("location"),
+        Some("https://a.example/p")
+    );
+    // TLS: proxied, each name with its own certificate.
+    let mut seen = Vec::new();
+    for name in ["a.example", "x.b.example"] {
+        let mut tls = connect(tls_addr, name, client_config(rustls::ALL_VERSIONS)).unwrap();
+        seen.push(tls.conn.peer_certificates().unwrap()[0].as_ref().to_vec());
+        write!(tls, "GET /q HTTP/1.1\r\nHost: {name}\r\n\r\n").unwrap();
+        let (head, body) = read_response(&mut tls);
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert_eq!(body, b"/q");
+    }
+    assert_ne!(seen[0], seen[1], "SNI chose the certificate");
+    for (name, pem) in [("a", &seen[0]), ("b", &seen[1])] {
+        let file = std::fs::read_to_string(dir.path().join(format!("{name}.pem"))).unwrap();
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(file.as_bytes()).unwrap();
+        assert_eq!(der.as_ref(), &pem[..], "certificate {name}");
+    }
 }

@@ -38,11 +38,17 @@ pub(super) fn routes(
         return Err(ctx.missing("upstream = \"backend\""));
     }
     let mut routes = Vec::with_capacity(raw.len());
-    type Identity = (BTreeSet<HostPattern>, Option<String>);
+    // A redirect = "https" route matches plaintext requests only, so it may
+    // share its host and path with one route that serves HTTPS.
+    type Identity = (BTreeSet<HostPattern>, Option<String>, bool);
     let mut first_line: HashMap<Identity, usize> = HashMap::new();
     for raw_route in raw {
         let route = route(ctx, raw_route, upstreams)?;
-        let identity = (route.hosts.iter().cloned().collect(), route.path.clone());
+        let identity = (
+            route.hosts.iter().cloned().collect(),
+            route.path.clone(),
+            route.redirect.is_some(),
+        );
         if let Some(line) = first_line.insert(identity, ctx.line_of(raw_route.span())) {
             let why = format!("this route has the same host and path as the route on line {line}, so it would never match");
             return Err(ctx.err(raw_route.span(), why));

@@ -138,10 +138,17 @@ impl RouteTable {
 
     /// Finds the route for a Host header value (`None` for HTTP/1.0 without
     /// Host: only host-less routes match) and a request target.
-    pub fn find(&self, host: Option<&[u8]>, target: &[u8]) -> Option<RouteMatch> {
+    ///
+    /// A `redirect = "https"` route applies to plaintext requests only: over
+    /// TLS it is skipped (the next most specific route answers), so one
+    /// route table serves ports 80 and 443 without a redirect loop.
+    pub fn find(&self, host: Option<&[u8]>, target: &[u8], tls: bool) -> Option<RouteMatch> {
         let host = host.map(host_name);
         let mut best: Option<((u8, usize, usize), RouteMatch)> = None;
         for e in &self.entries {
+            if tls && e.matched.action == Action::RedirectHttps {
+                continue;
+            }
             let hs = match host {
                 Some(h) => host_score(&e.hosts, h),
                 None if e.hosts.is_empty() => Some((0, 0)),
@@ -204,7 +211,7 @@ max_request_body = "1k"
     }
 
     fn upstream(t: &RouteTable, host: Option<&str>, path: &str) -> Option<usize> {
-        t.find(host.map(str::as_bytes), path.as_bytes())
+        t.find(host.map(str::as_bytes), path.as_bytes(), false)
             .map(|m| match m.action {
                 Action::Proxy(u) => u,
                 _ => usize::MAX,
@@ -224,7 +231,7 @@ max_request_body = "1k"
         assert_eq!(upstream(&t, Some("other.net"), "/"), Some(0));
         assert_eq!(upstream(&t, Some("example.org."), "/"), Some(2));
         assert_eq!(upstream(&t, None, "/"), Some(0));
-        let api = t.find(Some(b"example.org"), b"/api/x").unwrap();
+        let api = t.find(Some(b"example.org"), b"/api/x", false).unwrap();
         assert_eq!(api.max_request_body, 1024);
     }
 

@@ -198,7 +198,11 @@ impl Session {
         let host = head.host.clone().map(|r| &self.buf[r]);
         let route = w
             .routes
-            .find(host, &self.buf[head.target.clone()])
+            .find(
+                host,
+                &self.buf[head.target.clone()],
+                matches!(self.client, Downstream::Tls(_)),
+            )
             .ok_or_else(|| ProxyError::client(Some(404), "no route"))?;
         if let Some(answer) = self.acme_answer(&head, route.index) {
             let close = head.close || head.body != RequestBody::None || w.stopping.get();
