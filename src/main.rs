@@ -37,6 +37,9 @@ enum Command {
     Check {
         /// The file to check (same as --config).
         file: Option<PathBuf>,
+        /// Also refuse expired certificates (otherwise a warning).
+        #[arg(long)]
+        strict: bool,
     },
     /// Run the embedded demo configuration, ignoring --config.
     Demo,
@@ -62,7 +65,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let path = match &cli.command {
         Some(Command::Demo) => None,
-        Some(Command::Check { file: Some(f) }) => Some(f.clone()),
+        Some(Command::Check { file: Some(f), .. }) => Some(f.clone()),
         _ => cli.config.clone(),
     };
     let config = match load(path.as_ref()) {
@@ -72,9 +75,20 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if matches!(cli.command, Some(Command::Check { .. })) {
-        println!("{}: configuration ok", config.origin);
-        return ExitCode::SUCCESS;
+    if let Some(Command::Check { strict, .. }) = cli.command {
+        return match portier::tls::acceptor::check_certificates(&config, strict) {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("portier: warning: {w}");
+                }
+                println!("{}: configuration ok", config.origin);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("portier: invalid configuration: {e}");
+                ExitCode::from(1)
+            }
+        };
     }
     init_logging();
     run(config)

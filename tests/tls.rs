@@ -410,3 +410,46 @@ fn redirect_routes_apply_to_plaintext_only_and_sni_picks_the_certificate() {
         assert_eq!(der.as_ref(), &pem[..], "certificate {name}");
     }
 }
+
+#[test]
+fn check_loads_certificates_and_strict_refuses_expired_ones() {
+    let dir = TempDir::new("tls-check");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["old.example".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("old.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("old.key"), key.serialize_pem()).unwrap();
+    let write_config = |key_file: &str| {
+        let path = dir.path().join("p.toml");
+        let text = format!(
+            "[[listener]]\naddress = \"127.0.0.1:0\"\ntls = {{ cert = \"old.pem\", key = \"{key_file}\" }}\n\
+             [[upstream]]\nname = \"u\"\nservers = [\"127.0.0.1:9\"]\n[[route]]\nupstream = \"u\"\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let run = |args: &[&str], cfg: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_portier"))
+            .args(args)
+            .arg(cfg)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let cfg = write_config("old.key");
+    let (code, stderr) = run(&["check"], &cfg);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("has expired"), "{stderr}");
+    let (code, stderr) = run(&["check", "--strict"], &cfg);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("old.pem has expired"), "{stderr}");
+    let cfg = write_config("missing.key");
+    let (code, stderr) = run(&["check"], &cfg);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("missing.key"), "{stderr}");
+}

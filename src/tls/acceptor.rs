@@ -11,7 +11,38 @@ use rustls::ServerConfig;
 use super::certs::{self, CertificateFiles};
 use super::policy::{server_config, ServerOptions, TlsPolicy, DEFAULT_SESSION_CACHE_SIZE};
 use super::sni::{DefaultCertificate, SniResolver};
-use crate::config::{DefaultCertificateConfig, ListenerTls, TlsPolicyConfig};
+use crate::config::{Config, DefaultCertificateConfig, ListenerTls, TlsPolicyConfig};
+
+/// Loads every certificate of every TLS listener (what `portier check`
+/// runs): an unreadable or mismatched file is an error; an expired
+/// certificate is a warning, or an error when `strict`.
+pub fn check_certificates(config: &Config, strict: bool) -> Result<Vec<String>, String> {
+    let mut warnings = Vec::new();
+    let now = SystemTime::now();
+    for l in &config.listeners {
+        let Some(tls) = &l.tls else { continue };
+        for c in &tls.certificates {
+            let files = CertificateFiles {
+                cert: c.cert.clone(),
+                key: c.key.clone(),
+                ocsp: c.ocsp.clone(),
+            };
+            let cert = certs::load(&files).map_err(|e| format!("listener {}: {e}", l.address))?;
+            if cert.expired_at(now) {
+                let msg = format!(
+                    "listener {}: certificate {} has expired",
+                    l.address,
+                    c.cert.display()
+                );
+                if strict {
+                    return Err(msg);
+                }
+                warnings.push(msg);
+            }
+        }
+    }
+    Ok(warnings)
+}
 
 /// What a TLS listener needs to accept a connection.
 pub struct TlsAcceptor {
