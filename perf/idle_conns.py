@@ -12,9 +12,13 @@ and then serves commands read from stdin, one per line:
     check   -> prints "OPEN <k>": how many connections the server has not closed
     quit    -> closes everything and exits (so does EOF on stdin)
 
+With --tls every connection first completes a TLS handshake (certificate not
+verified: the test certificate is self-signed; SNI --sni, default "localhost")
+and the GET goes over TLS.
+
 It never holds the connections longer than --hold seconds (default 300), so it
-always ends by itself. Used by perf/load.sh for the "idle" scenario: the
-caller samples the proxy's RSS between READY and quit.
+always ends by itself. Used by perf/load.sh for the "idle" and "tlsidle"
+scenarios: the caller samples the proxy's RSS between READY and quit.
 """
 
 import argparse
@@ -22,13 +26,24 @@ import os
 import resource
 import select
 import socket
+import ssl
 import sys
 import time
 
 
-def one_request(host: str, port: int, path: str, timeout: float) -> socket.socket:
+def tls_context() -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def one_request(host: str, port: int, path: str, timeout: float, tls=None, sni=None) -> socket.socket:
     s = socket.create_connection((host, port), timeout=timeout)
     try:
+        if tls is not None:
+            # the handshake happens here (do_handshake_on_connect)
+            s = tls.wrap_socket(s, server_hostname=sni)
         req = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
             "User-Agent: portier-perf-idle\r\nAccept: */*\r\n\r\n"
@@ -73,6 +88,19 @@ def one_request(host: str, port: int, path: str, timeout: float) -> socket.socke
         raise
 
 
+def tls_closed(s: ssl.SSLSocket) -> bool:
+    """A readable TLS connection: closed if the next record is close_notify or
+    EOF; open if it only held post-handshake messages (session tickets).
+    Consumes what it reads: call it only once the measurement is taken."""
+    s.setblocking(False)
+    try:
+        return s.recv(1) == b""
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        return False
+    except OSError:  # ssl.SSLError is an OSError
+        return True
+
+
 def count_open(socks) -> int:
     """Connections the peer has not closed (a closed one polls readable with EOF)."""
     poller = select.poll()
@@ -81,8 +109,12 @@ def count_open(socks) -> int:
         poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
     closed = 0
     for fd, _events in poller.poll(0):
+        s = by_fd[fd]
+        if isinstance(s, ssl.SSLSocket):
+            closed += tls_closed(s)
+            continue
         try:
-            data = by_fd[fd].recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            data = s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             if data == b"":
                 closed += 1
         except BlockingIOError:
@@ -100,7 +132,10 @@ def main() -> int:
     ap.add_argument("-n", "--connections", type=int, default=4000)
     ap.add_argument("--timeout", type=float, default=5.0, help="per-connection I/O timeout (s)")
     ap.add_argument("--hold", type=float, default=300.0, help="maximum time to hold (s)")
+    ap.add_argument("--tls", action="store_true", help="TLS (certificate not verified)")
+    ap.add_argument("--sni", default="localhost", help="server name sent with --tls")
     args = ap.parse_args()
+    tls = tls_context() if args.tls else None
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = args.connections + 64
@@ -119,7 +154,7 @@ def main() -> int:
         if time.monotonic() > deadline:
             break
         try:
-            s = one_request(args.host, args.port, args.path, args.timeout)
+            s = one_request(args.host, args.port, args.path, args.timeout, tls, args.sni)
             s.settimeout(None)
             socks.append(s)
         except (OSError, ValueError) as e:

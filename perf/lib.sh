@@ -19,9 +19,15 @@ PROXY_CPU=0              # core the proxy under test runs on
 LOAD_CPU=1               # core the backend and the load generator run on
 declare -A PROXY_PID=()  # proxy name -> root PID
 declare -A PROXY_PORT=() # proxy name -> listening port
+declare -A PROXY_TLS_PORT=() # proxy name -> TLS listening port (unset: no TLS listener)
+declare -A PROXY_TLS_INFO=() # proxy name -> "TLSv1.3 TLS_AES_... X25519" as negotiated by openssl s_client
 declare -A PROXY_LOG=()  # proxy name -> file with its stdout/stderr
 BACKEND_PID=""
 BACKEND_PORT=""
+TLS_CERT=""              # make_cert: PEM certificate (ECDSA P-256, self-signed, localhost)
+TLS_KEY=""               # make_cert: its PEM private key
+TLS_PEM=""               # make_cert: certificate + key in one file (haproxy's crt)
+TLS_FPR=""               # make_cert: SHA-256 fingerprint of TLS_CERT
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 warn() { printf '[%s] WARNING: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -33,7 +39,7 @@ die() {
 need_tool() {
     local t
     for t in "$@"; do
-        command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (Debian: apt-get install -y nginx-light haproxy wrk linux-perf python3 curl)"
+        command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (Debian: apt-get install -y nginx-light haproxy wrk linux-perf python3 curl openssl)"
     done
 }
 
@@ -197,8 +203,25 @@ start_pinned() {
     STARTED_PIDS+=("$LAST_PID")
 }
 
+# curl_diag URL EXPECTED_FILE: one more request, printed for a human: curl's
+# error, the response head and how the body differs from EXPECTED_FILE.
+curl_diag() {
+    local url=$1 expect=$2 got="$TMP/diag.$RANDOM" rc=0
+    printf -- '--- curl -sSk --http1.1 -D - %s ---\n' "$url" >&2
+    curl -sSk --http1.1 --max-time 5 -D - -o "$got" "$url" >&2 || rc=$?
+    printf 'curl exit status %s\n' "$rc" >&2
+    if [[ -f $got ]]; then
+        printf 'body: %s bytes, expected %s; ' "$(wc -c <"$got")" "$(wc -c <"$expect")" >&2
+        cmp "$got" "$expect" >&2 2>&1 && echo "identical" >&2
+        rm -f "$got"
+    fi
+    printf -- '---\n' >&2
+}
+
 # wait_ready NAME PID URL EXPECTED_FILE LOGFILE: poll for up to 15 s until URL
 # answers with exactly EXPECTED_FILE's bytes; die with the log on failure.
+# https URLs are not verified (-k: the test certificate is self-signed);
+# --http1.1 because wrk speaks HTTP/1.1 only (curl would offer h2 over TLS).
 wait_ready() {
     local name=$1 pid=$2 url=$3 expect=$4 logf=$5 i got="$TMP/probe.$RANDOM"
     for ((i = 0; i < 150; i++)); do
@@ -206,17 +229,18 @@ wait_ready() {
             tail_log "$logf"
             die "$name exited during start-up (log above)"
         fi
-        if curl -s --max-time 2 -o "$got" "$url" 2>/dev/null && cmp -s "$got" "$expect"; then
+        if curl -sk --http1.1 --max-time 2 -o "$got" "$url" 2>/dev/null && cmp -s "$got" "$expect"; then
             rm -f "$got"
             return 0
         fi
         sleep 0.1
     done
     tail_log "$logf"
+    curl_diag "$url" "$expect"
     if [[ -f $got ]]; then
-        die "$name did not serve $url correctly within 15 s (got $(wc -c <"$got") bytes, expected $(wc -c <"$expect"))"
+        die "$name did not serve $url correctly within 15 s (got $(wc -c <"$got") bytes, expected $(wc -c <"$expect"); curl output above)"
     fi
-    die "$name did not answer $url within 15 s"
+    die "$name did not answer $url within 15 s (curl output above)"
 }
 
 # ---------------------------------------------------------------------------
@@ -229,6 +253,46 @@ make_docroot() {
     printf '%099d\n' 0 | tr 0 x >"$TMP/www/100b"
     head -c 1048576 /dev/urandom >"$TMP/www/1m"
     chmod 644 "$TMP/www/100b" "$TMP/www/1m"
+}
+
+# The TLS scenarios' certificate: ECDSA P-256, self-signed for "localhost",
+# valid 2 days, in $TMP/tls; one file for all proxies.
+make_cert() {
+    local dir="$TMP/tls"
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" >"$dir/openssl.log" 2>&1 || {
+        tail_log "$dir/openssl.log"
+        die "openssl could not make the test certificate"
+    }
+    cat "$dir/cert.pem" "$dir/key.pem" >"$dir/combined.pem"
+    # nginx and haproxy read it as root before dropping privileges; the
+    # directory is private to this run and deleted on exit.
+    chmod 644 "$dir/cert.pem" "$dir/key.pem" "$dir/combined.pem"
+    TLS_CERT="$dir/cert.pem" TLS_KEY="$dir/key.pem" TLS_PEM="$dir/combined.pem"
+    TLS_FPR=$(openssl x509 -in "$TLS_CERT" -noout -fingerprint -sha256)
+}
+
+# tls_check NAME PORT: the certificate served on PORT must be TLS_CERT (for a
+# client that sends "127.0.0.1" as SNI, like wrk); records the negotiated
+# protocol, cipher and key exchange group (OpenSSL's client defaults, which
+# are wrk's) in PROXY_TLS_INFO[NAME].
+tls_check() {
+    local name=$1 port=$2 out fpr
+    out=$(timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername 127.0.0.1 </dev/null 2>&1) || true
+    fpr=$(openssl x509 -noout -fingerprint -sha256 <<<"$out" 2>/dev/null) || true
+    if [[ $fpr != "$TLS_FPR" ]]; then
+        printf -- '--- openssl s_client -connect 127.0.0.1:%s -servername 127.0.0.1 ---\n%s\n---\n' "$port" "$out" >&2
+        die "$name serves another certificate on its TLS port $port (${fpr:-none}; expected $TLS_FPR)"
+    fi
+    # "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384" (printed without
+    # session tickets too, unlike the SSL-Session block)
+    PROXY_TLS_INFO[$name]=$(awk '
+        /^New, / { sub(/,$/, "", $2); p = $2; c = $NF }
+        /^(Server|Peer) Temp Key:/ { sub(/^[^:]*: */, ""); sub(/,.*/, ""); g = $0 }
+        /^Negotiated TLS1.3 group:/ { g = $NF }
+        END { printf "%s %s %s", p, c, g }' <<<"$out")
 }
 
 # Common nginx preamble for a private prefix directory $1.
@@ -294,15 +358,27 @@ EOF
 # ---------------------------------------------------------------------------
 
 start_proxy_portier() {
-    local port=$1 bin=$2 dir="$TMP/portier"
+    local port=$1 bin=$2 tls=${3:-} dir="$TMP/portier" tls_listener=""
     mkdir -p "$dir"
+    if [[ -n $tls ]]; then
+        # default_certificate: a client that sends no SNI or an IP address
+        # (curl and wrk to https://127.0.0.1) gets this certificate, as with
+        # nginx and haproxy; portier's default would be a generated one.
+        tls_listener="
+[[listener]]
+address = \"127.0.0.1:$tls\"
+tls = { cert = \"$TLS_CERT\", key = \"$TLS_KEY\", name = \"test\" }
+default_certificate = \"test\"
+session_tickets = false
+"
+    fi
     cat >"$dir/portier.toml" <<EOF
 [runtime]
 workers = 1
 
 [[listener]]
 address = "127.0.0.1:$port"
-
+$tls_listener
 [[upstream]]
 name = "backend"
 servers = ["127.0.0.1:$BACKEND_PORT"]
@@ -319,8 +395,17 @@ EOF
 }
 
 start_proxy_nginx() {
-    local port=$1 dir="$TMP/nginx-proxy"
+    local port=$1 tls=${2:-} dir="$TMP/nginx-proxy" tls_listen=""
     mkdir -p "$dir"
+    if [[ -n $tls ]]; then
+        tls_listen="
+        listen 127.0.0.1:$tls ssl backlog=4096;
+        ssl_certificate $TLS_CERT;
+        ssl_certificate_key $TLS_KEY;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_tickets off;"
+    fi
     {
         nginx_preamble "$dir"
         cat <<EOF
@@ -336,7 +421,7 @@ $(nginx_temp_paths "$dir")
         keepalive_timeout 300s;
     }
     server {
-        listen 127.0.0.1:$port backlog=4096;
+        listen 127.0.0.1:$port backlog=4096;$tls_listen
         location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;
@@ -361,8 +446,14 @@ EOF
 }
 
 start_proxy_haproxy() {
-    local port=$1 dir="$TMP/haproxy"
+    local port=$1 tls=${2:-} dir="$TMP/haproxy" tls_bind=""
     mkdir -p "$dir"
+    if [[ -n $tls ]]; then
+        # haproxy wants certificate and key in one file; no-tls-tickets as
+        # nginx (ssl_session_tickets off) and portier (session_tickets = false)
+        tls_bind="
+    bind 127.0.0.1:$tls ssl crt $TLS_PEM ssl-min-ver TLSv1.2 no-tls-tickets"
+    fi
     # haproxy needs about 2 fds per connection (client + server side).
     local maxconn=$(((NOFILE - 200) / 2))
     cat >"$dir/haproxy.cfg" <<EOF
@@ -382,9 +473,10 @@ defaults
     timeout http-keep-alive 60s
 
 frontend fe
-    bind 127.0.0.1:$port
+    bind 127.0.0.1:$port$tls_bind
     http-request set-header X-Real-IP %[src]
     http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Proto https if { ssl_fc }
     default_backend be
 
 backend be
@@ -417,18 +509,36 @@ portier_binary() {
     echo "$bin"
 }
 
-# start_proxy NAME PORT [PORTIER_BIN] then wait until it proxies both files.
+# start_proxy NAME PORT [PORTIER_BIN [TLS_PORT]] then wait until it proxies
+# both files (on TLS_PORT too, over TLS with the certificate of make_cert,
+# which must have run, when TLS_PORT is given).
 start_proxy() {
-    local name=$1 port=$2
+    local name=$1 port=$2 tls=${4:-}
     case $name in
-        portier) start_proxy_portier "$port" "$3" ;;
-        nginx) start_proxy_nginx "$port" ;;
-        haproxy) start_proxy_haproxy "$port" ;;
+        portier) start_proxy_portier "$port" "$3" "$tls" ;;
+        nginx) start_proxy_nginx "$port" "$tls" ;;
+        haproxy) start_proxy_haproxy "$port" "$tls" ;;
         *) die "unknown proxy '$name'" ;;
     esac
     PROXY_PORT[$name]=$port
     wait_ready "$name" "${PROXY_PID[$name]}" "http://127.0.0.1:$port/100b" "$TMP/www/100b" "${PROXY_LOG[$name]}"
     wait_ready "$name" "${PROXY_PID[$name]}" "http://127.0.0.1:$port/1m" "$TMP/www/1m" "${PROXY_LOG[$name]}"
+    if [[ -n $tls ]]; then
+        PROXY_TLS_PORT[$name]=$tls
+        wait_ready "$name" "${PROXY_PID[$name]}" "https://127.0.0.1:$tls/100b" "$TMP/www/100b" "${PROXY_LOG[$name]}"
+        wait_ready "$name" "${PROXY_PID[$name]}" "https://127.0.0.1:$tls/1m" "$TMP/www/1m" "${PROXY_LOG[$name]}"
+        tls_check "$name" "$tls"
+    fi
+}
+
+# restart_proxy NAME [PORTIER_BIN]: stop the proxy and start a fresh one on
+# the same port(s) (the old log is kept as LOG.before-restart).
+restart_proxy() {
+    local name=$1 pid=${PROXY_PID[$1]}
+    kill_tree "$pid"
+    forget_pid "$pid"
+    mv -f "${PROXY_LOG[$name]}" "${PROXY_LOG[$name]}.before-restart" 2>/dev/null || true
+    start_proxy "$name" "${PROXY_PORT[$name]}" "${2:-}" "${PROXY_TLS_PORT[$name]:-}"
 }
 
 # Drop a PID we already reaped from STARTED_PIDS (so cleanup never signals a

@@ -11,9 +11,13 @@
 # from /proc/PID/stat over the measured wrk window only; quote its ratio to
 # nginx from one run. See perf/README.md.
 #
+# TLS scenarios (tls100b, tls1m, tlsidle) use a second listener per proxy
+# with a self-signed ECDSA P-256 certificate made for the run.
+#
 # Usage: perf/load.sh [--duration 10s] [--warmup 2s] [--connections 64]
 #                     [--large-connections 16] [--only portier,nginx,haproxy]
-#                     [--scenarios 100b,1m,idle] [--idle 4000] [--repeat 1] [--build]
+#                     [--scenarios 100b,1m,idle,tls100b,tls1m,tlsidle] [--idle 4000]
+#                     [--repeat 1] [--build]
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -25,7 +29,7 @@ WARMUP=2s
 CONNS=64
 LARGE_CONNS=16
 ONLY=portier,nginx,haproxy
-SCENARIOS=100b,1m,idle
+SCENARIOS=100b,1m,idle,tls100b,tls1m,tlsidle
 IDLE_N=4000
 REPEAT=1
 BUILD=0
@@ -35,11 +39,11 @@ usage() {
 usage: $0 [options]
   --duration D           measured wrk run per proxy and scenario (default $DURATION)
   --warmup D             unmeasured wrk run before each measured one (default $WARMUP; 0 = none)
-  --connections C        wrk connections for the 100b scenario (default $CONNS)
-  --large-connections C  wrk connections for the 1m scenario (default $LARGE_CONNS)
+  --connections C        wrk connections for the 100b and tls100b scenarios (default $CONNS)
+  --large-connections C  wrk connections for the 1m and tls1m scenarios (default $LARGE_CONNS)
   --only LIST            proxies, comma-separated, from portier,nginx,haproxy (default $ONLY)
-  --scenarios LIST       from 100b,1m,idle (default $SCENARIOS)
-  --idle N               idle keep-alive connections for the idle scenario (default $IDLE_N)
+  --scenarios LIST       from 100b,1m,idle,tls100b,tls1m,tlsidle (default: all)
+  --idle N               idle keep-alive connections for the idle and tlsidle scenarios (default $IDLE_N)
   --repeat N             rounds of the load scenarios; the table shows medians (default $REPEAT)
   --build                run 'cargo build --release' first (also done when the binary is missing)
 environment: PORTIER_BIN=path (use this binary, never build), KEEP_TMP=1 (keep configs and logs)
@@ -77,19 +81,28 @@ for p in "${ONLY_IN[@]}"; do
 done
 ((${#PROXIES[@]})) || die "--only names no proxy"
 IFS=, read -r -a SCEN_IN <<<"$SCENARIOS"
-# idle runs first, on freshly started proxies, so that memory the allocator
-# kept from the load runs does not hide the cost of idle connections.
+# idle and tlsidle run first, each on freshly started proxies (restarted
+# between the two), so that memory the allocator kept from earlier
+# connections does not hide the cost of idle connections.
 SCEN=()
+TLS_ON=0
 for s in "${SCEN_IN[@]}"; do
-    case $s in 100b | 1m | idle) ;; *) die "unknown scenario '$s' in --scenarios" ;; esac
+    case $s in 100b | 1m | idle) ;; tls100b | tls1m | tlsidle) TLS_ON=1 ;; *) die "unknown scenario '$s' in --scenarios" ;; esac
 done
-for s in idle 100b 1m; do
+for s in idle tlsidle 100b 1m tls100b tls1m; do
     for t in "${SCEN_IN[@]}"; do
         if [[ $t == "$s" ]]; then SCEN+=("$s"); break; fi
     done
 done
 
+is_idle() { [[ $1 == idle || $1 == tlsidle ]]; }
+
 need_tool wrk nginx taskset python3 curl timeout ps awk cmp
+if ((TLS_ON)); then
+    need_tool openssl
+    nginx -V 2>&1 | grep -q -- --with-http_ssl_module ||
+        die "this nginx has no SSL module (nginx -V lacks --with-http_ssl_module): it cannot run the TLS scenarios"
+fi
 for p in "${PROXIES[@]}"; do
     [[ $p != haproxy ]] || need_tool haproxy
 done
@@ -104,22 +117,27 @@ if (($(cat /proc/sys/net/core/somaxconn) < 4096)) || [[ $(cat /proc/sys/net/ipv4
     warn "kernel not tuned for load tests (somaxconn $(cat /proc/sys/net/core/somaxconn), tcp_tw_reuse $(cat /proc/sys/net/ipv4/tcp_tw_reuse)); as root: sysctl -p $PERF_DIR/sysctl.conf"
 fi
 for s in "${SCEN[@]}"; do
-    if [[ $s == idle ]] && ((2 * IDLE_N + 512 > NOFILE)); then
+    if is_idle "$s" && ((2 * IDLE_N + 512 > NOFILE)); then
         die "--idle $IDLE_N needs an open-file limit of at least $((2 * IDLE_N + 512)); this shell's hard limit is $NOFILE (raise it with 'ulimit -Hn' as root/CAP_SYS_RESOURCE, or lower --idle)"
     fi
 done
 
 perf_init
 make_docroot
-read -r BACKEND_PORT P1 P2 P3 <<<"$(free_ports 4)"
+if ((TLS_ON)); then make_cert; fi
+read -r BACKEND_PORT P1 P2 P3 T1 T2 T3 <<<"$(free_ports 7)"
 FREE=("$P1" "$P2" "$P3")
+FREE_TLS=("$T1" "$T2" "$T3")
 
 log "backend nginx on 127.0.0.1:$BACKEND_PORT (CPU $LOAD_CPU)"
 start_backend
 i=0
+declare -A PROXY_USED=() # proxy name -> 1 once a scenario ran against it
 for p in "${PROXIES[@]}"; do
-    log "starting $p on 127.0.0.1:${FREE[$i]} (CPU $PROXY_CPU)"
-    start_proxy "$p" "${FREE[$i]}" "$PORTIER"
+    tls=""
+    if ((TLS_ON)); then tls=${FREE_TLS[$i]}; fi
+    log "starting $p on 127.0.0.1:${FREE[$i]}${tls:+ and TLS on 127.0.0.1:$tls} (CPU $PROXY_CPU)"
+    start_proxy "$p" "${FREE[$i]}" "$PORTIER" "$tls"
     i=$((i + 1))
 done
 
@@ -153,7 +171,7 @@ ensure_alive() {
     fi
 }
 
-# results, keyed "scenario|proxy|round" (idle: "idle|proxy")
+# results, keyed "scenario|proxy|round" (idle, tlsidle: "scenario|proxy")
 declare -A R_REQS R_RPS R_P99 R_ERR R_ERRTXT R_CPU_US R_CPU_S R_BE_US R_SIRQ_US R_PBUSY R_LBUSY R_STEAL
 declare -A R_TOP R_OTHER R_CORE_US R_WAIT
 declare -A R_RSS0 R_RSS1 R_IDLE_OK R_IDLE_OPEN
@@ -169,25 +187,29 @@ snapall() { # every thread on the machine: "pid/tid comm ticks"
         print f2, comm, f[12] + f[13] }' /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null || true
 }
 
-run_wrk() { # port path conns duration outfile
-    run_waitable timeout $(($(dur_to_secs "$4") + 30)) taskset -c "$LOAD_CPU" \
-        wrk -t1 -c"$3" -d"$4" --timeout 5s --latency "http://127.0.0.1:$1$2" >"$5" 2>&1
+run_wrk() { # url conns duration outfile
+    run_waitable timeout $(($(dur_to_secs "$3") + 30)) taskset -c "$LOAD_CPU" \
+        wrk -t1 -c"$2" -d"$3" --timeout 5s --latency "$1" >"$4" 2>&1
 }
 
 measure_load() { # scenario proxy round
-    local sc=$1 px=$2 round=$3 path conns port out key tag
+    local sc=$1 px=$2 round=$3 path conns url out key tag
     case $sc in
-        100b) path=/100b conns=$CONNS ;;
-        1m) path=/1m conns=$LARGE_CONNS ;;
+        100b | tls100b) path=/100b conns=$CONNS ;;
+        1m | tls1m) path=/1m conns=$LARGE_CONNS ;;
     esac
-    port=${PROXY_PORT[$px]}
+    case $sc in
+        tls*) url="https://127.0.0.1:${PROXY_TLS_PORT[$px]}$path" ;;
+        *) url="http://127.0.0.1:${PROXY_PORT[$px]}$path" ;;
+    esac
+    PROXY_USED[$px]=1
     key="$sc|$px|$round"
     tag="$sc via $px"
     if ((REPEAT > 1)); then tag+=" (round $round)"; fi
     out="$TMP/wrk-$sc-$px-$round.txt"
     if ((WARM_S > 0)); then
         log "$tag: warm-up ${WARM_S}s"
-        run_wrk "$port" "$path" "$conns" "${WARM_S}s" "$TMP/warm-$sc-$px-$round.txt" || true
+        run_wrk "$url" "$conns" "${WARM_S}s" "$TMP/warm-$sc-$px-$round.txt" || true
     fi
     ensure_alive "$px"
     log "$tag: measuring ${DUR_S}s, $conns connections"
@@ -208,7 +230,7 @@ measure_load() { # scenario proxy round
     local rc=0 w0 w1 t0 t1
     w0=$(run_delay_ns "${ppids[@]}")
     t0=$(date +%s%N)
-    run_wrk "$port" "$path" "$conns" "${DUR_S}s" "$out" || rc=$?
+    run_wrk "$url" "$conns" "${DUR_S}s" "$out" || rc=$?
     t1=$(date +%s%N)
     w1=$(run_delay_ns "${ppids[@]}")
     p1=$(cpu_ticks "${ppids[@]}")
@@ -292,21 +314,28 @@ measure_load() { # scenario proxy round
     fi
 }
 
-measure_idle() { # proxy
-    local px=$1
-    local key="idle|$px" line rss0 rss1 open
-    local -a ppids
+measure_idle() { # scenario proxy
+    local sc=$1 px=$2
+    local key="$sc|$px" line rss0 rss1 open
+    local -a ppids client=(--port "${PROXY_PORT[$px]}")
+    if [[ $sc == tlsidle ]]; then client=(--port "${PROXY_TLS_PORT[$px]}" --tls); fi
     ensure_alive "$px"
+    if [[ -n ${PROXY_USED[$px]:-} ]]; then
+        # measured on a fresh process, like the first idle scenario
+        log "$sc via $px: restarting $px (fresh process)"
+        restart_proxy "$px" "$PORTIER"
+    fi
+    PROXY_USED[$px]=1
     mapfile -t ppids < <(proc_tree "${PROXY_PID[$px]}")
     rss0=$(rss_kib "${ppids[@]}")
-    log "idle via $px: opening $IDLE_N keep-alive connections"
-    coproc IDLE { exec taskset -c "$LOAD_CPU" python3 "$PERF_DIR/idle_conns.py" --port "${PROXY_PORT[$px]}" -n "$IDLE_N" --hold 300; }
+    log "$sc via $px: opening $IDLE_N keep-alive connections${client[2]:+ over TLS}"
+    coproc IDLE { exec taskset -c "$LOAD_CPU" python3 "$PERF_DIR/idle_conns.py" "${client[@]}" -n "$IDLE_N" --hold 300; }
     # shellcheck disable=SC2153 # IDLE_PID is set by coproc
     local idle_pid=$IDLE_PID
     STARTED_PIDS+=("$idle_pid")
     local idle_in=${IDLE[1]} idle_out=${IDLE[0]}
     if ! read -r -t 240 -u "$idle_out" line; then
-        die "idle client did not report within 240 s against $px"
+        die "$sc client did not report within 240 s against $px"
     fi
     # Every connection has had its complete response by now; let the proxy
     # finish whatever bookkeeping it does after writing it.
@@ -328,7 +357,7 @@ measure_idle() { # proxy
     R_IDLE_OK[$key]=${ok:-0}
     R_IDLE_OPEN[$key]=${open#OPEN }
     if [[ ${fail:-1} != 0 || ${open#OPEN } != "${ok:-0}" ]]; then
-        WARNINGS+=("idle via $px: opened ${ok:-0}/$IDLE_N, failed ${fail:-?}, still open at measurement ${open#OPEN } (first error: $err)")
+        WARNINGS+=("$sc via $px: opened ${ok:-0}/$IDLE_N, failed ${fail:-?}, still open at measurement ${open#OPEN } (first error: $err)")
         warn "${WARNINGS[-1]}"
     fi
     # Let the proxy see the closes before the next proxy is measured.
@@ -337,10 +366,10 @@ measure_idle() { # proxy
 
 for ((round = 1; round <= REPEAT; round++)); do
     for sc in "${SCEN[@]}"; do
-        # idle is measured once, in the first round, on fresh processes
-        if [[ $sc == idle ]] && ((round > 1)); then continue; fi
+        # idle and tlsidle are measured once, in the first round, on fresh processes
+        if is_idle "$sc" && ((round > 1)); then continue; fi
         for px in "${PROXIES[@]}"; do
-            if [[ $sc == idle ]]; then measure_idle "$px"; else measure_load "$sc" "$px" "$round"; fi
+            if is_idle "$sc"; then measure_idle "$sc" "$px"; else measure_load "$sc" "$px" "$round"; fi
         done
     done
 done
@@ -399,13 +428,18 @@ report() {
     echo "- ${v%%$'\n'*}"
     echo "- kernel: $(uname -srm); $(nproc) CPUs: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
     echo "- kernel settings (perf/sysctl.conf is not applied by this script; as root: sysctl -p perf/sysctl.conf): somaxconn $(cat /proc/sys/net/core/somaxconn), ip_local_port_range $(tr '\t' - </proc/sys/net/ipv4/ip_local_port_range), tcp_tw_reuse $(cat /proc/sys/net/ipv4/tcp_tw_reuse), open files $NOFILE"
-    echo "- pinning: proxy on CPU $PROXY_CPU; backend nginx and wrk on CPU $LOAD_CPU; duration ${DUR_S}s (warm-up ${WARM_S}s) x $REPEAT round(s); 100b: $CONNS connections, 1m: $LARGE_CONNS connections; CLK_TCK $CLK_TCK"
+    echo "- pinning: proxy on CPU $PROXY_CPU; backend nginx and wrk on CPU $LOAD_CPU; duration ${DUR_S}s (warm-up ${WARM_S}s) x $REPEAT round(s); 100b/tls100b: $CONNS connections, 1m/tls1m: $LARGE_CONNS connections; CLK_TCK $CLK_TCK"
+    if ((TLS_ON)); then
+        local neg="" p
+        for p in "${PROXIES[@]}"; do neg+="${neg:+; }$p ${PROXY_TLS_INFO[$p]:-?}"; done
+        echo "- TLS scenarios: one self-signed ECDSA P-256 certificate (localhost) for all proxies, checked by fingerprint; TLS 1.2 and 1.3 enabled, no session tickets; HTTP/1.1 keep-alive (handshakes only when wrk connects, in the warm-up). Negotiated with OpenSSL's client defaults (wrk's; OpenSSL $(openssl version | awk '{ print $2 }')): $neg"
+    fi
     echo
 
     local sc px key ref
     local has_load=0 has_idle=0
     for sc in "${SCEN[@]}"; do
-        if [[ $sc == idle ]]; then has_idle=1; else has_load=1; fi
+        if is_idle "$sc"; then has_idle=1; else has_load=1; fi
     done
     if ((has_load)); then
         if ((REPEAT > 1)); then
@@ -417,7 +451,7 @@ report() {
         local -a rps p99 cpu errs core cross=()
         local refcore rc_cpu rc_core
         for sc in "${SCEN[@]}"; do
-            [[ $sc != idle ]] || continue
+            ! is_idle "$sc" || continue
             ref=0 refcore=0
             if [[ -n ${PROXY_PID[nginx]:-} ]]; then
                 mapfile -t cpu < <(over_rounds R_CPU_US "$sc" nginx)
@@ -455,22 +489,25 @@ report() {
         fi
     fi
     if ((has_idle)); then
-        echo "Memory per idle keep-alive connection ($IDLE_N connections, one completed GET /100b each, then held):"
+        echo "Memory per idle keep-alive connection ($IDLE_N connections, one completed GET /100b each, then held; tlsidle: the same over TLS, each after a full handshake; each scenario on freshly started proxies):"
         echo
         echo "| scenario | proxy | connections held | RSS before (KiB) | RSS held (KiB) | KiB/conn | ratio to nginx |"
         echo "|---|---|---:|---:|---:|---:|---:|"
         local refk
-        refk=$(awk -v a="${R_RSS0["idle|nginx"]:-0}" -v b="${R_RSS1["idle|nginx"]:-0}" -v n="${R_IDLE_OK["idle|nginx"]:-0}" \
-            'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print 0 }')
-        for px in "${PROXIES[@]}"; do
-            key="idle|$px"
-            local per held
-            per=$(awk -v a="${R_RSS0[$key]}" -v b="${R_RSS1[$key]}" -v n="${R_IDLE_OK[$key]}" \
-                'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print "n/a" }')
-            held="${R_IDLE_OPEN[$key]}/$IDLE_N"
-            if [[ ${R_IDLE_OPEN[$key]} != "$IDLE_N" ]]; then held="**$held ⚠**"; fi
-            printf '| idle | %s | %s | %s | %s | %s | %s |\n' "$px" "$held" "${R_RSS0[$key]}" "${R_RSS1[$key]}" \
-                "$per" "$(ratio "$per" "$refk")"
+        for sc in "${SCEN[@]}"; do
+            is_idle "$sc" || continue
+            refk=$(awk -v a="${R_RSS0["$sc|nginx"]:-0}" -v b="${R_RSS1["$sc|nginx"]:-0}" -v n="${R_IDLE_OK["$sc|nginx"]:-0}" \
+                'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print 0 }')
+            for px in "${PROXIES[@]}"; do
+                key="$sc|$px"
+                local per held
+                per=$(awk -v a="${R_RSS0[$key]}" -v b="${R_RSS1[$key]}" -v n="${R_IDLE_OK[$key]}" \
+                    'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print "n/a" }')
+                held="${R_IDLE_OPEN[$key]}/$IDLE_N"
+                if [[ ${R_IDLE_OPEN[$key]} != "$IDLE_N" ]]; then held="**$held ⚠**"; fi
+                printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$sc" "$px" "$held" "${R_RSS0[$key]}" "${R_RSS1[$key]}" \
+                    "$per" "$(ratio "$per" "$refk")"
+            done
         done
         echo
     fi
@@ -489,7 +526,7 @@ report() {
         local r
         for ((r = 1; r <= REPEAT; r++)); do
             for sc in "${SCEN[@]}"; do
-                [[ $sc != idle ]] || continue
+                ! is_idle "$sc" || continue
                 for px in "${PROXIES[@]}"; do
                     key="$sc|$px|$r"
                     printf '| %s | %s | %s | %.0f | %.2f ms | %s | %s | %s | %s | %s%% | %s%% | %s | %s%% | %s%% | %s | %s |\n' \
@@ -504,7 +541,7 @@ report() {
         echo
         for ((r = 1; r <= REPEAT; r++)); do
             for sc in "${SCEN[@]}"; do
-                [[ $sc != idle ]] || continue
+                ! is_idle "$sc" || continue
                 for px in "${PROXIES[@]}"; do
                     echo "- round $r, $sc via $px: ${R_TOP["$sc|$px|$r"]}"
                 done
@@ -517,7 +554,7 @@ report() {
     echo "- CPU µs/req = (utime+stime of all the proxy's processes and threads over the measured wrk run) / requests completed; nginx and haproxy include master and workers. Quote the ratio, not the absolute figure."
     echo "- req/s and p99 depend on CPU $LOAD_CPU (wrk + backend) as much as on the proxy: see 'load core busy'. A non-zero 'steal' means a noisy host."
     if ((NGINX_SPILLS > 0)); then
-        echo "- nginx (proxy) buffered $NGINX_SPILLS responses to temporary files on disk (proxy_buffering on, default buffers): its 1m figures include that disk I/O."
+        echo "- nginx (proxy) buffered $NGINX_SPILLS responses to temporary files on disk (proxy_buffering on, default buffers): its 1m/tls1m figures include that disk I/O."
     fi
 }
 

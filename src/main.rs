@@ -54,7 +54,9 @@ fn load(path: Option<&PathBuf>) -> Result<Config, config::ConfigError> {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PORTIER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // rustls warns about client-controlled details (an IP address as
+        // SNI): one line per connection would let clients flood the log.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

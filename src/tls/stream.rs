@@ -10,7 +10,7 @@
 use rustls::ServerConnection;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 
 use super::acceptor::TlsAcceptor;
 use super::sni::UNRECOGNIZED_NAME_ALERT;
@@ -251,12 +251,22 @@ impl TlsConn {
         }
     }
 
-    /// Encrypts `pieces` and sends them.
+    /// Encrypts `pieces` and sends them. The pieces go to rustls as one
+    /// vectored write, so a response head made of many small slices becomes
+    /// one TLS record (as few as the 16 KiB record limit allows), not one
+    /// record per slice.
     async fn send<'a>(&self, pieces: impl Iterator<Item = &'a [u8]>) -> io::Result<()> {
         {
+            let mut slices: Vec<IoSlice<'_>> =
+                pieces.filter(|p| !p.is_empty()).map(IoSlice::new).collect();
+            let mut rest = &mut slices[..];
             let mut tls = self.tls.borrow_mut();
-            for piece in pieces {
-                tls.writer().write_all(piece)?;
+            while !rest.is_empty() {
+                let n = tls.writer().write_vectored(rest)?;
+                if n == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                IoSlice::advance_slices(&mut rest, n);
             }
         }
         self.flush().await
