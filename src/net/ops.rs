@@ -153,6 +153,11 @@ pub(crate) async fn writev(
 
 // ---- Direct non-blocking calls, for when the socket is known to be ready ----
 //
+// The calls are made with syscall(2) rather than glibc's wrappers, which
+// are pthread cancellation points (two extra calls each; portier never
+// cancels threads). Every argument is passed as a C long, as syscall(2)
+// reads them.
+//
 // A write on a connected socket almost always completes at once, and a read
 // right after a readiness poll finds its bytes: doing those as one
 // `MSG_DONTWAIT` system call skips an io_uring round trip (SQE, CQE, task
@@ -187,7 +192,17 @@ pub(crate) fn try_recv(fd: i32, buf: &mut Vec<u8>, max: usize) -> io::Result<Opt
     // SAFETY: the kernel writes at most `len` bytes into the spare capacity
     // of `buf`, which is valid, writable and exclusively borrowed for the
     // duration of the call.
-    let n = nonblocking(|| unsafe { libc::recv(fd, ptr.cast(), len, libc::MSG_DONTWAIT) })?;
+    let n = nonblocking(|| unsafe {
+        libc::syscall(
+            libc::SYS_recvfrom,
+            fd as libc::c_long,
+            ptr as libc::c_long,
+            len as libc::c_long,
+            libc::MSG_DONTWAIT as libc::c_long,
+            0 as libc::c_long,
+            0 as libc::c_long,
+        ) as isize
+    })?;
     if let Some(n) = n {
         // SAFETY: recv initialised the first `n` (<= len) spare bytes.
         unsafe { buf.set_len(buf.len() + n) };
@@ -215,7 +230,13 @@ pub(crate) fn try_send_gather(
         let mut msg: libc::msghdr = std::mem::zeroed();
         msg.msg_iov = iov.as_mut_ptr();
         msg.msg_iovlen = iov.len() as _;
-        libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+        let msg_ptr: *const libc::msghdr = &msg;
+        libc::syscall(
+            libc::SYS_sendmsg,
+            fd as libc::c_long,
+            msg_ptr as libc::c_long,
+            (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as libc::c_long,
+        ) as isize
     })
 }
 
@@ -224,7 +245,17 @@ pub(crate) fn try_send(fd: i32, bytes: &[u8]) -> io::Result<Option<usize>> {
     let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     // SAFETY: the kernel reads at most `bytes.len()` bytes from a valid
     // borrowed slice during this synchronous call.
-    nonblocking(|| unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), flags) })
+    nonblocking(|| unsafe {
+        libc::syscall(
+            libc::SYS_sendto,
+            fd as libc::c_long,
+            bytes.as_ptr() as libc::c_long,
+            bytes.len() as libc::c_long,
+            flags as libc::c_long,
+            0 as libc::c_long,
+            0 as libc::c_long,
+        ) as isize
+    })
 }
 
 #[cfg(test)]
