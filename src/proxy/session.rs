@@ -90,10 +90,10 @@ impl Session {
             Ok(Some(head)) => head,
             Ok(None) => return false,
             Err(err) => {
-                self.fail(Failure {
+                Box::pin(self.fail(Failure {
                     err,
                     responded: false,
-                })
+                }))
                 .await;
                 return false;
             }
@@ -101,7 +101,7 @@ impl Session {
         match self.exchange(head).await {
             Ok(keep_alive) => keep_alive,
             Err(f) => {
-                self.fail(f).await;
+                Box::pin(self.fail(f)).await;
                 false
             }
         }
@@ -210,7 +210,7 @@ impl Session {
         if let Some(answer) = self.acme_answer(&head, route.index) {
             let close = head.close || head.body != RequestBody::None || w.stopping.get();
             let bytes = acme::answer(answer, head.method == Method::Head, close);
-            return self.answer_locally(&head, bytes, close).await;
+            return Box::pin(self.answer_locally(&head, bytes, close)).await;
         }
         let upstream_id = match route.action {
             Action::Proxy(u) => u,
@@ -218,7 +218,7 @@ impl Session {
                 let close = head.close || head.body != RequestBody::None || w.stopping.get();
                 let host = host_name(head.host.clone().map_or(&[][..], |r| &self.buf[r]));
                 let bytes = response::redirect_https(host, &self.buf[head.target.clone()], close);
-                return self.answer_locally(&head, bytes, close).await;
+                return Box::pin(self.answer_locally(&head, bytes, close)).await;
             }
             Action::Respond(status) => {
                 return self
@@ -259,8 +259,7 @@ impl Session {
                     .into());
             }
             if !request.body_done {
-                self.send_rest_of_body(&head, &route, &leased, &mut request)
-                    .await?;
+                Box::pin(self.send_rest_of_body(&head, &route, &leased, &mut request)).await?;
             }
             let rbuf = w.io_bufs.take();
             match upstream::read_response_head(

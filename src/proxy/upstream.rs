@@ -54,9 +54,14 @@ pub async fn acquire(
             continue;
         };
         let connected = match addr {
-            ServerAddr::Tcp(a) => Conn::connect_tcp(*a, cfg.connect_timeout).await,
+            ServerAddr::Tcp(a) => Box::pin(Conn::connect_tcp(*a, cfg.connect_timeout)).await,
             ServerAddr::Unix(p) => {
-                match tokio::time::timeout(cfg.connect_timeout, Conn::connect_unix(p)).await {
+                match Box::pin(tokio::time::timeout(
+                    cfg.connect_timeout,
+                    Conn::connect_unix(p),
+                ))
+                .await
+                {
                     Ok(r) => r,
                     Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
                 }

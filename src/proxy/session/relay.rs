@@ -111,7 +111,7 @@ impl Session {
         };
         let rbuf = match (resp.body, decoder) {
             (ResponseBody::Length(_), _) if remaining > 0 => {
-                body::copy_length(&flow, rbuf, remaining)
+                Box::pin(body::copy_length(&flow, rbuf, remaining))
                     .await
                     .map_err(responded)?
             }
@@ -121,14 +121,20 @@ impl Session {
                     limit: u64::MAX,
                     unframed,
                 };
-                let (rbuf, rest) = body::copy_chunked(&flow, rbuf, &mut d, &mut self.gather, copy)
-                    .await
-                    .map_err(responded)?;
+                let (rbuf, rest) = Box::pin(body::copy_chunked(
+                    &flow,
+                    rbuf,
+                    &mut d,
+                    &mut self.gather,
+                    copy,
+                ))
+                .await
+                .map_err(responded)?;
                 reusable &= rest.is_empty();
                 rbuf
             }
             (ResponseBody::UntilClose, _) => {
-                let rbuf = body::copy_until_close(&flow, rbuf)
+                let rbuf = Box::pin(body::copy_until_close(&flow, rbuf))
                     .await
                     .map_err(responded)?;
                 self.client.socket().shutdown_write();
