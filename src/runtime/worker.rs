@@ -165,7 +165,9 @@ async fn accept_loop(w: Rc<Worker>, listener: Rc<Listener>, index: usize) {
 async fn client_task(w: Rc<Worker>, conn: Conn, peer: SocketAddr, listener: usize) {
     let client = match w.tls.get(listener).and_then(Option::as_ref) {
         None => Some(Downstream::Plain(conn)),
-        Some(acceptor) => match TlsConn::accept(conn, acceptor).await {
+        // Boxed: the handshake's state is several KiB, and the task of every
+        // connection, plaintext or idle, would otherwise reserve it.
+        Some(acceptor) => match Box::pin(TlsConn::accept(conn, acceptor)).await {
             Ok(tls) => Some(Downstream::Tls(Box::new(tls))),
             Err(e) => {
                 tracing::debug!(%peer, "TLS handshake failed: {e}");
