@@ -24,7 +24,7 @@ use crate::tls::stream::TlsConn;
 /// Size of the buffers that carry bodies and response heads.
 pub const IO_BUFFER: usize = 64 * 1024;
 /// Buffers of each kind a worker keeps for reuse.
-const KEPT_BUFFERS: usize = 256;
+const KEPT_BUFFERS: usize = 64;
 
 /// Per-worker state, shared by the worker's tasks through `Rc`.
 pub struct Worker {
