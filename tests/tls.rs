@@ -125,6 +125,17 @@ fn read_response(tls: &mut Tls) -> (String, Vec<u8>) {
     (head, body)
 }
 
+/// Sends `GET path` for `host` on `tls` and reads the response.
+fn get(tls: &mut Tls, host: &str, path: &str) -> (String, Vec<u8>) {
+    write!(tls, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    read_response(tls)
+}
+
+/// A fresh TLS connection with every protocol version offered.
+fn connect_any(addr: SocketAddr, sni: &str) -> Tls {
+    connect(addr, sni, client_config(rustls::ALL_VERSIONS)).unwrap()
+}
+
 /// A certificate for `names` (ECDSA P-256), written to `dir`; returns the
 /// TOML inline table for `tls = ...`.
 fn certificate(dir: &TempDir, tag: &str, names: &[&str]) -> String {
@@ -159,17 +170,11 @@ fn https_request_keeps_alive_and_tells_the_backend_it_was_https() {
             &certificate(&dir, "site", &["example.org", "*.example.org"]),
         )
         .start();
-    let mut tls = connect(
-        proxy.addr,
-        "www.example.org",
-        client_config(rustls::ALL_VERSIONS),
-    )
-    .unwrap();
+    let mut tls = connect_any(proxy.addr, "www.example.org");
     assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
     assert!(presented_names(&tls).contains("example.org"));
     for path in ["/one", "/two"] {
-        write!(tls, "GET {path} HTTP/1.1\r\nHost: www.example.org\r\n\r\n").unwrap();
-        let (head, body) = read_response(&mut tls);
+        let (head, body) = get(&mut tls, "www.example.org", path);
         assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
         assert!(
             !head.to_ascii_lowercase().contains("connection: close"),
@@ -212,9 +217,7 @@ fn tls12_client_is_served_under_the_default_policy() {
         tls.conn.protocol_version(),
         Some(rustls::ProtocolVersion::TLSv1_2)
     );
-    tls.write_all(b"GET /v12 HTTP/1.1\r\nHost: example.org\r\n\r\n")
-        .unwrap();
-    let (head, body) = read_response(&mut tls);
+    let (head, body) = get(&mut tls, "example.org", "/v12");
     assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
     assert_eq!(body, b"/v12");
 }
@@ -234,12 +237,7 @@ fn large_bodies_cross_tls_both_ways() {
     let proxy = ProxyConfig::new(backend.server())
         .listener("tls", &certificate(&dir, "site", &["example.org"]))
         .start();
-    let mut tls = connect(
-        proxy.addr,
-        "example.org",
-        client_config(rustls::ALL_VERSIONS),
-    )
-    .unwrap();
+    let mut tls = connect_any(proxy.addr, "example.org");
     let body: Vec<u8> = (0..(1 << 20)).map(|i| (i % 251) as u8).collect();
     write!(
         tls,
@@ -273,15 +271,8 @@ fn unknown_name_is_refused_with_unrecognized_name_when_asked_to_reject() {
         "{text}"
     );
     // The known name still works.
-    let mut tls = connect(
-        proxy.addr,
-        "example.org",
-        client_config(rustls::ALL_VERSIONS),
-    )
-    .unwrap();
-    tls.write_all(b"GET /ok HTTP/1.1\r\nHost: example.org\r\n\r\n")
-        .unwrap();
-    assert_eq!(read_response(&mut tls).1, b"/ok");
+    let mut tls = connect_any(proxy.addr, "example.org");
+    assert_eq!(get(&mut tls, "example.org", "/ok").1, b"/ok");
     backend.settle();
     assert_eq!(
         backend.connection_count(),
@@ -304,15 +295,8 @@ fn a_stalled_handshake_neither_blocks_others_nor_lives_past_its_timeout() {
     stalled
         .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
         .unwrap();
-    let mut tls = connect(
-        proxy.addr,
-        "example.org",
-        client_config(rustls::ALL_VERSIONS),
-    )
-    .unwrap();
-    tls.write_all(b"GET /other HTTP/1.1\r\nHost: example.org\r\n\r\n")
-        .unwrap();
-    assert_eq!(read_response(&mut tls).1, b"/other");
+    let mut tls = connect_any(proxy.addr, "example.org");
+    assert_eq!(get(&mut tls, "example.org", "/other").1, b"/other");
     // The stalled one is closed by the handshake timeout (EOF or reset).
     let mut rest = Vec::new();
     let _ = stalled.read_to_end(&mut rest);
@@ -335,23 +319,14 @@ fn hsts_by_default_on_tls_and_route_header_edits() {
         .listener("tls", &cert)
         .tail(route)
         .start();
-    let mut tls = connect(
-        proxy.addr,
-        "example.org",
-        client_config(rustls::ALL_VERSIONS),
-    )
-    .unwrap();
-    tls.write_all(b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n")
-        .unwrap();
-    let (head, _) = read_response(&mut tls);
+    let mut tls = connect_any(proxy.addr, "example.org");
+    let (head, _) = get(&mut tls, "example.org", "/");
     assert!(
         head.contains("\r\nStrict-Transport-Security: max-age=63072000\r\n"),
         "{head}"
     );
     assert!(head.contains("\r\nServer: apache/2.4.1\r\n"), "{head}");
-    tls.write_all(b"GET / HTTP/1.1\r\nHost: plain.example.org\r\n\r\n")
-        .unwrap();
-    let (head, body) = read_response(&mut tls);
+    let (head, body) = get(&mut tls, "plain.example.org", "/");
     assert_eq!(body, b"ok");
     assert!(!head.contains("Strict-Transport-Security"), "{head}");
     assert!(
@@ -396,10 +371,9 @@ fn redirect_routes_apply_to_plaintext_only_and_sni_picks_the_certificate() {
     // TLS: proxied, each name with its own certificate.
     let mut seen = Vec::new();
     for name in ["a.example", "x.b.example"] {
-        let mut tls = connect(tls_addr, name, client_config(rustls::ALL_VERSIONS)).unwrap();
+        let mut tls = connect_any(tls_addr, name);
         seen.push(tls.conn.peer_certificates().unwrap()[0].as_ref().to_vec());
-        write!(tls, "GET /q HTTP/1.1\r\nHost: {name}\r\n\r\n").unwrap();
-        let (head, body) = read_response(&mut tls);
+        let (head, body) = get(&mut tls, name, "/q");
         assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
         assert_eq!(body, b"/q");
     }
