@@ -5,6 +5,7 @@
 
 pub mod listener;
 pub mod signals;
+pub mod stats;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 use crate::config::{Config, Workers};
 use crate::net::{RuntimeError, WorkerRuntime};
 use crate::proxy::route::RouteTable;
+use stats::{Stats, WorkerStats};
 use crate::tls::acceptor::TlsAcceptor;
 
 /// Submission queue entries per worker ring.
@@ -61,6 +63,7 @@ pub struct Server {
     echo: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
+    stats: Vec<Arc<WorkerStats>>,
 }
 
 /// The CPUs to run workers on: the process's affinity mask (so `taskset`
@@ -101,6 +104,7 @@ impl Server {
         let (stop, stop_rx) = watch::channel(false);
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), RuntimeError>>();
         let mut threads = Vec::with_capacity(n);
+        let stats: Vec<Arc<WorkerStats>> = (0..n).map(|_| Arc::default()).collect();
         for id in (0..n).rev() {
             let sockets = per_worker.pop().unwrap_or_default();
             let core = (!cores.is_empty()).then(|| cores[id % cores.len()]);
@@ -111,6 +115,7 @@ impl Server {
                 ready_tx.clone(),
             );
             let tls = tls.clone();
+            let worker_stats = stats[id].clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("portier-w{id}"))
                 .spawn(move || {
@@ -128,7 +133,7 @@ impl Server {
                     };
                     let _ = ready.send(Ok(()));
                     drop(ready);
-                    let w = worker::Worker::new(id, config, routes, tls);
+                    let w = worker::Worker::new(id, config, routes, tls, worker_stats);
                     rt.block_on(worker::run(w, sockets, stop_rx));
                 });
             match spawned {
@@ -139,6 +144,7 @@ impl Server {
                         echo,
                         stop,
                         threads,
+                        stats,
                     };
                     server.shutdown();
                     return Err(StartError::Thread(e));
@@ -161,6 +167,7 @@ impl Server {
             echo,
             stop,
             threads,
+            stats,
         };
         match failure {
             Some(e) => {
@@ -179,6 +186,11 @@ impl Server {
     /// The built-in echo origin's address, when configured.
     pub fn echo_addr(&self) -> Option<SocketAddr> {
         self.echo
+    }
+
+    /// Every worker's counters, summed.
+    pub fn stats(&self) -> Stats {
+        Stats::sum(self.stats.iter().map(|s| &**s))
     }
 
     pub fn workers(&self) -> usize {

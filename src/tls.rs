@@ -9,10 +9,12 @@
 //! - [`policy`]: the rustls `ServerConfig` for a listener: versions, cipher
 //!   suites, key exchange groups, ALPN, session resumption.
 //! - [`acceptor`]: a listener's TLS settings built from the configuration.
+//! - [`failure`]: why a handshake failed, as counted and logged.
 //! - [`stream`]: the TLS connection the HTTP/1 session uses like a plain one.
 
 pub mod acceptor;
 pub mod certs;
+pub mod failure;
 pub mod policy;
 pub mod sni;
 pub mod stream;

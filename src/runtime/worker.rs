@@ -18,6 +18,7 @@ use crate::proxy::downstream::Downstream;
 use crate::proxy::pool::UpstreamPool;
 use crate::proxy::route::RouteTable;
 use crate::proxy::session;
+use super::stats::WorkerStats;
 use crate::tls::acceptor::TlsAcceptor;
 use crate::tls::stream::TlsConn;
 
@@ -47,6 +48,8 @@ pub struct Worker {
     pub stopping: Cell<bool>,
     /// Woken when the last connection closes during shutdown.
     drained: Notify,
+    /// Counters, read by [`crate::runtime::Server::stats`].
+    pub stats: Arc<WorkerStats>,
 }
 
 impl Worker {
@@ -55,6 +58,7 @@ impl Worker {
         config: Arc<Config>,
         routes: Arc<RouteTable>,
         tls: Vec<Option<Arc<TlsAcceptor>>>,
+        stats: Arc<WorkerStats>,
     ) -> Rc<Self> {
         Rc::new(Self {
             id,
@@ -69,6 +73,7 @@ impl Worker {
             conns: Cell::new(0),
             stopping: Cell::new(false),
             drained: Notify::new(),
+            stats,
         })
     }
 
@@ -132,6 +137,14 @@ pub async fn run(
         );
     }
     w.pool.borrow_mut().clear();
+    let stats = w.stats.snapshot();
+    if stats.handshake_failures_total() > 0 {
+        tracing::info!(
+            worker = w.id,
+            "TLS handshakes failed: {}",
+            stats.handshake_summary()
+        );
+    }
 }
 
 /// Accepts until shutdown. The accept is never raced against the stop
@@ -170,6 +183,7 @@ async fn client_task(w: Rc<Worker>, conn: Conn, peer: SocketAddr, listener: usiz
         Some(acceptor) => match Box::pin(TlsConn::accept(conn, acceptor)).await {
             Ok(tls) => Some(Downstream::Tls(Box::new(tls))),
             Err(e) => {
+                w.stats.handshake_failed(e.why);
                 tracing::debug!(%peer, "TLS handshake failed: {e}");
                 None
             }

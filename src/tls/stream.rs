@@ -13,6 +13,7 @@ use std::future::Future;
 use std::io::{self, IoSlice, Read, Write};
 
 use super::acceptor::TlsAcceptor;
+use super::failure::HandshakeError;
 use super::sni::UNRECOGNIZED_NAME_ALERT;
 use crate::net::{Conn, Expiry, Gather, Part, Stream};
 
@@ -62,8 +63,9 @@ impl TlsConn {
     /// Runs the server handshake on `conn` within the listener's handshake
     /// timeout. A client whose server name the listener refuses gets the
     /// `unrecognized_name` alert (rustls itself would send access_denied).
-    pub async fn accept(conn: Conn, acceptor: &TlsAcceptor) -> io::Result<TlsConn> {
-        let mut tls = ServerConnection::new(acceptor.config.clone()).map_err(tls_error)?;
+    pub async fn accept(conn: Conn, acceptor: &TlsAcceptor) -> Result<TlsConn, HandshakeError> {
+        let mut tls = ServerConnection::new(acceptor.config.clone())
+            .map_err(|e| HandshakeError::new(tls_error(e)))?;
         // Everything written is flushed at once, so rustls never needs to
         // refuse plaintext.
         tls.set_buffer_limit(None);
@@ -76,10 +78,10 @@ impl TlsConn {
         t.conn.arm(acceptor.handshake_timeout, Expiry::Close);
         let res = t.handshake(acceptor).await;
         if t.conn.disarm() {
-            return Err(io::Error::new(
+            return Err(HandshakeError::new(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "TLS handshake timeout",
-            ));
+            )));
         }
         res.map(|()| t)
     }
@@ -89,10 +91,10 @@ impl TlsConn {
         self.tls.borrow().server_name().map(str::to_owned)
     }
 
-    async fn handshake(&self, acceptor: &TlsAcceptor) -> io::Result<()> {
+    async fn handshake(&self, acceptor: &TlsAcceptor) -> Result<(), HandshakeError> {
         loop {
             if self.tls.borrow().wants_write() {
-                self.flush().await?;
+                self.flush().await.map_err(HandshakeError::new)?;
             }
             if !self.tls.borrow().is_handshaking() {
                 return Ok(());
@@ -110,12 +112,13 @@ impl TlsConn {
                     tls.is_handshaking() && acceptor.resolver.rejects(tls.server_name())
                 };
                 // Best effort: tell the client why.
-                let _ = if refused {
-                    self.conn.write_static(&UNRECOGNIZED_NAME_ALERT).await
+                return Err(if refused {
+                    let _ = self.conn.write_static(&UNRECOGNIZED_NAME_ALERT).await;
+                    HandshakeError::unknown_name(e)
                 } else {
-                    self.flush().await
-                };
-                return Err(e);
+                    let _ = self.flush().await;
+                    HandshakeError::new(e)
+                });
             }
         }
     }
