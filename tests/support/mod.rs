@@ -12,11 +12,13 @@ mod backend;
 mod bytes;
 mod client;
 mod process;
+mod tls;
 
 pub use backend::*;
 pub use bytes::*;
 pub use client::*;
 pub use process::*;
+pub use tls::*;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener};
