@@ -51,10 +51,21 @@ impl Registration {
     /// Reads at most `max` bytes into the spare capacity of `buf`, waiting
     /// for readiness while the socket has nothing. `Ok(0)`: end of stream.
     pub(crate) async fn read(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        let asked = buf.capacity().saturating_sub(buf.len()).min(max);
         loop {
             let mut guard = self.fd.readable().await?;
             match ops::try_recv(self.fd.get_ref().0, buf, max)? {
-                Some(n) => return Ok(n),
+                Some(n) => {
+                    // A short read emptied the socket: forget the readiness
+                    // now rather than learn it from an EAGAIN on the next
+                    // read (what tokio's own streams do). Bytes arriving
+                    // since the readiness was seen bring a new edge, which
+                    // this clear does not erase.
+                    if n > 0 && n < asked {
+                        guard.clear_ready();
+                    }
+                    return Ok(n);
+                }
                 None => guard.clear_ready(),
             }
         }
