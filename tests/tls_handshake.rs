@@ -14,7 +14,8 @@ use rustls::{ClientConfig, HandshakeKind, SignatureScheme, SupportedProtocolVers
 use support::{
     client_config, client_config_with, connect, connect_as, dns_names, fatal_alert, get, key_type,
     peer_leaf, tls_listener, AcceptAny, Backend, KeyType, Proxy, ProxyConfig, RawHello, TempDir,
-    TestCert, Tls, ALERT_HANDSHAKE_FAILURE, ALERT_PROTOCOL_VERSION, TIMEOUT,
+    TestCert, Tls, ALERT_HANDSHAKE_FAILURE, ALERT_PROTOCOL_VERSION, ALERT_UNRECOGNIZED_NAME,
+    TIMEOUT,
 };
 
 const TLS13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
@@ -367,4 +368,83 @@ fn tls12_hellos_with_only_cbc_or_rsa_key_exchange_are_refused_with_handshake_fai
             fatal_alert(ALERT_HANDSHAKE_FAILURE),
         );
     }
+}
+
+/// Waits (bounded) until portier has counted `n` failed handshakes.
+fn wait_failures(proxy: &Proxy, n: u64) -> portier::runtime::stats::Stats {
+    let give_up = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let stats = proxy.server().stats();
+        if stats.handshake_failures_total() >= n || std::time::Instant::now() > give_up {
+            return stats;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn failed_handshakes_keep_their_own_alert_and_are_counted_by_reason() {
+    use portier::tls::failure::HandshakeFailure as Why;
+    let dir = TempDir::new("tls-failures");
+    let backend = Backend::echo_target();
+    let site = TestCert::generate(&dir, "site", &["example.org"], KeyType::Ecdsa);
+    let proxy = ProxyConfig::new(backend.server())
+        .listener("tls", &site.inline())
+        .listener("default_certificate", "\"reject\"")
+        .listener("tls_handshake_timeout", "\"300ms\"")
+        .start();
+    // With "reject", a hello the certificate lookup refuses gets
+    // unrecognized_name; one refused for its version (checked first) or,
+    // with a served name, for its suites keeps its own alert.
+    let mut hello = RawHello::new([3, 3], &[ECDHE_ECDSA_AES128_GCM]);
+    hello.sni = Some("other.net".to_owned());
+    refused(
+        &proxy,
+        &backend,
+        &hello,
+        fatal_alert(ALERT_UNRECOGNIZED_NAME),
+    );
+    let old = RawHello::new([3, 2], &[ECDHE_ECDSA_AES128_GCM]);
+    refused(&proxy, &backend, &old, fatal_alert(ALERT_PROTOCOL_VERSION));
+    let mut rsa_kx = RawHello::new([3, 3], &[RSA_AES128_GCM]);
+    refused(
+        &proxy,
+        &backend,
+        &rsa_kx,
+        fatal_alert(ALERT_UNRECOGNIZED_NAME),
+    );
+    rsa_kx.sni = Some("example.org".to_owned());
+    refused(
+        &proxy,
+        &backend,
+        &rsa_kx,
+        fatal_alert(ALERT_HANDSHAKE_FAILURE),
+    );
+    // Plain HTTP on the TLS port.
+    let mut client = proxy.connect();
+    client.send(b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n");
+    assert!(!client.read_to_eof().starts_with(b"HTTP/"));
+    // Half a hello, then the client goes away.
+    let mut client = proxy.connect();
+    client.send(&hello.record()[..20]);
+    drop(client);
+    // Half a hello, then silence until the handshake timeout.
+    let mut stalled = proxy.connect();
+    stalled.send(&hello.record()[..20]);
+    assert!(stalled.read_to_eof().is_empty());
+
+    let stats = wait_failures(&proxy, 7);
+    assert_eq!(stats.handshake_failures(Why::UnknownName), 2, "{stats:?}");
+    assert_eq!(stats.handshake_failures(Why::Protocol), 3, "{stats:?}");
+    assert_eq!(stats.handshake_failures(Why::Closed), 1, "{stats:?}");
+    assert_eq!(stats.handshake_failures(Why::Timeout), 1, "{stats:?}");
+    // And none of it touched a good client.
+    let mut tls = connect(
+        proxy.addr,
+        "example.org",
+        client_config(rustls::ALL_VERSIONS),
+    )
+    .unwrap();
+    assert_eq!(get(&mut tls, "example.org", "/fine").1, b"/fine");
+    assert_eq!(proxy.server().stats().handshake_failures_total(), 7);
 }

@@ -107,7 +107,9 @@ impl TlsConn {
             };
             give_buf(cbuf);
             if let Err(e) = fed {
-                let refused = {
+                // Only a handshake that failed for want of a certificate gets
+                // unrecognized_name; any other failure keeps rustls's alert.
+                let refused = no_certificate(&e) && {
                     let tls = self.tls.borrow();
                     tls.is_handshaking() && acceptor.resolver.rejects(tls.server_name())
                 };
@@ -274,6 +276,15 @@ impl TlsConn {
         }
         self.flush().await
     }
+}
+
+/// Whether the handshake failed because the certificate resolver found
+/// nothing (rustls reports it as this general error).
+fn no_certificate(e: &io::Error) -> bool {
+    matches!(
+        e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::General(m)) if m == "no server certificate chain resolved"
+    )
 }
 
 fn tls_closed(tls: &mut ServerConnection) -> bool {

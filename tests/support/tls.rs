@@ -449,3 +449,4 @@ pub fn fatal_alert(description: u8) -> [u8; 7] {
 /// TLS alert descriptions (RFC 8446 6.2).
 pub const ALERT_HANDSHAKE_FAILURE: u8 = 40;
 pub const ALERT_PROTOCOL_VERSION: u8 = 70;
+pub const ALERT_UNRECOGNIZED_NAME: u8 = 112;
