@@ -314,3 +314,40 @@ fn backend_connections_are_reused_across_sequential_exchanges_with_bodies() {
     backend.settle();
     assert_eq!(backend.connection_count(), 1);
 }
+
+#[test]
+fn busy_client_connection_is_served_on_epoll_and_still_closed_by_keepalive_timeout() {
+    // From its third request a client connection waits on an epoll
+    // registration instead of a one-shot poll; nothing observable changes.
+    let backend = Backend::echo_target();
+    let proxy = ProxyConfig::new(backend.server())
+        .limit("keepalive_timeout", "\"200ms\"")
+        .start();
+    let mut client = proxy.connect();
+    for i in 0..5 {
+        let path = format!("/busy{i}");
+        let resp = client.roundtrip(&get(&path));
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.body, path.as_bytes());
+    }
+    // A head in two writes, then two pipelined requests in one.
+    client.send(b"GET /split HTTP/1.1\r\nHo");
+    client.send(b"st: example.org\r\n\r\n");
+    assert_eq!(client.read_response().body, b"/split");
+    let mut two = get("/p1");
+    two.extend_from_slice(&get("/p2"));
+    client.send(&two);
+    assert_eq!(client.read_response().body, b"/p1");
+    assert_eq!(client.read_response().body, b"/p2");
+    let started = std::time::Instant::now();
+    client.assert_closed();
+    assert!(started.elapsed() < TIMEOUT);
+    let seen = backend.wait_bytes(0, b"GET /p2 ");
+    let text = String::from_utf8_lossy(&seen.bytes).into_owned();
+    for path in ["/busy0", "/busy4", "/split", "/p1", "/p2"] {
+        assert!(
+            text.contains(&format!("GET {path} HTTP/1.1")),
+            "{path} not in {text}"
+        );
+    }
+}

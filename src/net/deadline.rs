@@ -11,6 +11,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
+use std::task::Waker;
 use std::time::Duration;
 
 /// What the sweep does to a connection whose deadline passed.
@@ -32,6 +33,12 @@ pub(crate) struct Timer {
     expired: Cell<bool>,
     /// Waiting between requests: closed as soon as shutdown begins.
     idle: Cell<bool>,
+    /// A second, softer deadline for a wait on readiness: past it the sweep
+    /// wakes the waiting task (`waker`) and sets `demoted` instead of
+    /// shutting anything. 0 = none.
+    demote_at: Cell<u64>,
+    demoted: Cell<bool>,
+    waker: Cell<Option<Waker>>,
 }
 
 /// Something the sweep can shut down.
@@ -92,6 +99,43 @@ impl Timer {
         self.idle.set(true);
     }
 
+    /// Arms the soft deadline `limit` from now (see [`Timer::demoted`]).
+    pub(crate) fn arm_demote(&self, limit: Duration) {
+        self.demote_at
+            .set(now_ms().saturating_add(millis(limit)).max(1));
+        self.demoted.set(false);
+    }
+
+    /// Whether the soft deadline passed; the waiting task was woken.
+    pub(crate) fn demoted(&self) -> bool {
+        self.demoted.get()
+    }
+
+    /// Remembers the task to wake when the soft deadline passes.
+    pub(crate) fn park(&self, waker: &Waker) {
+        match self.waker.take() {
+            Some(w) if w.will_wake(waker) => self.waker.set(Some(w)),
+            _ => self.waker.set(Some(waker.clone())),
+        }
+    }
+
+    pub(crate) fn disarm_demote(&self) {
+        self.demote_at.set(0);
+        self.demoted.set(false);
+        self.waker.set(None);
+    }
+
+    /// The waker to wake when the soft deadline has just passed.
+    fn check_demote(&self, now: u64) -> Option<Waker> {
+        let d = self.demote_at.get();
+        if d == 0 || d > now {
+            return None;
+        }
+        self.demote_at.set(0);
+        self.demoted.set(true);
+        self.waker.take()
+    }
+
     fn check(&self, now: u64) -> Option<Expiry> {
         let d = self.deadline.get();
         if d == 0 || d > now || self.expired.get() {
@@ -111,13 +155,17 @@ impl Timer {
 pub fn sweep() -> usize {
     let now = now_ms();
     let mut due: Vec<(Rc<dyn Expire>, Expiry)> = Vec::new();
+    let mut wake: Vec<Waker> = Vec::new();
     let live = REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
         r.retain(|weak| match weak.upgrade() {
             None => false,
             Some(conn) => {
                 if let Some(how) = conn.timer().check(now) {
-                    due.push((conn, how));
+                    due.push((conn.clone(), how));
+                }
+                if let Some(w) = conn.timer().check_demote(now) {
+                    wake.push(w);
                 }
                 true
             }
@@ -128,6 +176,7 @@ pub fn sweep() -> usize {
     for (conn, how) in due {
         conn.expire(how);
     }
+    wake.into_iter().for_each(Waker::wake);
     live
 }
 
@@ -166,5 +215,34 @@ mod tests {
         t.arm(Duration::from_secs(60), Expiry::Close);
         assert_eq!(t.check(now_ms()), None);
         assert!(!t.disarm());
+    }
+
+    #[test]
+    fn soft_deadline_wakes_the_parked_task_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let t = Timer::default();
+        assert!(t.check_demote(u64::MAX).is_none(), "unarmed");
+        t.arm_demote(Duration::from_secs(1));
+        t.park(&waker);
+        let at = t.demote_at.get();
+        assert!(t.check_demote(at - 1).is_none());
+        assert!(!t.demoted());
+        t.check_demote(at).expect("the parked waker").wake();
+        assert!(t.demoted());
+        assert!(t.check_demote(at + 1).is_none(), "once");
+        assert_eq!(count.0.load(Ordering::Relaxed), 1);
+        t.disarm_demote();
+        assert!(!t.demoted());
+        // The hard deadline is independent of the soft one.
+        assert_eq!(t.check(u64::MAX), None);
     }
 }

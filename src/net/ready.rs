@@ -1,17 +1,21 @@
-//! Persistent readiness for upstream connections: an edge-triggered epoll
-//! registration (tokio's reactor, which the io_uring runtime already polls
-//! every loop) and non-blocking `recv`.
+//! Persistent readiness: an edge-triggered epoll registration (tokio's
+//! reactor, which the io_uring runtime already polls every loop) and
+//! non-blocking `recv`.
 //!
-//! An upstream connection waits for a response on every request. A one-shot
-//! io_uring poll (or a read that arms one) is set up and torn down each
-//! time; a registration is made once per connection and only signals.
-//! Upstream connections are few and pooled, so the registration's memory
-//! (tokio's per-fd state) does not matter there. Client connections, which
-//! are many and mostly idle, keep waiting with a one-shot PollAdd that holds
-//! no memory while armed.
+//! A connection that carries request after request waits for bytes each
+//! time. A one-shot io_uring poll is set up and torn down per wait (an SQE,
+//! a CQE, a wake of the ring); a registration is made once and only
+//! signals, which is measurably cheaper per request. It costs tokio's
+//! per-fd state (~256 B) for as long as it lives, so:
+//! - upstream connections, few and pooled, are registered for life;
+//! - client connections are registered while they are busy (from their
+//!   second request) and deregistered once they idle for a second (see
+//!   `Conn::readable`), so the many idle keep-alive connections wait with a
+//!   one-shot PollAdd that holds no memory while armed.
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::task::{Context, Poll};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -46,6 +50,12 @@ impl Registration {
             Ok(fd) => Ok(Self { fd }),
             Err(e) => Err(e.into_parts().1),
         }
+    }
+
+    /// Polls for readability (or a closed or failed socket). The readiness
+    /// is kept: the read that follows is what clears it.
+    pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.fd.poll_read_ready(cx).map(|r| r.map(|_guard| ()))
     }
 
     /// Reads at most `max` bytes into the spare capacity of `buf`, waiting

@@ -1,11 +1,14 @@
 //! Sockets: `SO_REUSEPORT` listeners made with socket2, and [`Conn`], a TCP
 //! or Unix stream with owned-buffer reads and writes on the worker's ring.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::rc::Rc;
+use std::task::Poll;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio_uring::buf::BoundedBuf;
@@ -14,6 +17,10 @@ use super::deadline::{self, Expire, Expiry, Timer};
 use super::gather::Gather;
 use super::ops;
 use super::ready::Registration;
+
+/// How long a warm client connection keeps its epoll registration while
+/// idle (see [`Conn::warm`]).
+pub const HOT_IDLE: Duration = Duration::from_secs(1);
 
 /// Creates a listening socket with `SO_REUSEPORT` (each worker binds its own
 /// socket to the same address and the kernel spreads connections), IPv6
@@ -94,9 +101,12 @@ enum Stream {
 }
 
 struct Inner {
-    /// Upstream connections only; declared first so that it is dropped
-    /// (deregistered) before the stream closes the descriptor.
-    registration: Option<Registration>,
+    /// The epoll registration, when reads wait on one (upstream connections
+    /// always, busy client connections; see `ready.rs`). Declared first so
+    /// that it is dropped (deregistered) before the stream closes the
+    /// descriptor; only cloned for the length of one wait, which borrows
+    /// the connection.
+    registration: RefCell<Option<Rc<Registration>>>,
     stream: Stream,
     timer: Timer,
 }
@@ -149,12 +159,12 @@ impl Conn {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
         };
-        Self::with_registration(stream, Registration::new(fd).ok())
+        Self::with_registration(stream, Registration::new(fd).ok().map(Rc::new))
     }
 
-    fn with_registration(stream: Stream, registration: Option<Registration>) -> Self {
+    fn with_registration(stream: Stream, registration: Option<Rc<Registration>>) -> Self {
         let inner = Rc::new(Inner {
-            registration,
+            registration: RefCell::new(registration),
             stream,
             timer: Timer::default(),
         });
@@ -236,8 +246,56 @@ impl Conn {
         self.stream.clone()
     }
 
+    fn registration(&self) -> Option<Rc<Registration>> {
+        self.stream.registration.borrow().clone()
+    }
+
+    /// Lets a busy client connection wait on a persistent epoll
+    /// registration instead of a one-shot poll per request, until it idles
+    /// past [`HOT_IDLE`] in [`Conn::readable`]. Does nothing when already
+    /// registered; stays on the ring when registering fails.
+    pub fn warm(&self) {
+        if self.stream.registration.borrow().is_some() {
+            return;
+        }
+        if let Ok(r) = Registration::new(self.fd()) {
+            *self.stream.registration.borrow_mut() = Some(Rc::new(r));
+        }
+    }
+
+    /// Whether reads wait on an epoll registration (see [`Conn::warm`]).
+    pub fn is_warm(&self) -> bool {
+        self.stream.registration.borrow().is_some()
+    }
+
     /// Waits until the peer sent bytes, closed or failed, holding no buffer.
+    /// A registered (warm) client connection waits on its registration for
+    /// up to [`HOT_IDLE`], then gives the registration up and waits on the
+    /// ring, holding nothing.
     pub async fn readable(&self) -> io::Result<()> {
+        if let Some(reg) = self.registration() {
+            let timer = &self.stream.timer;
+            timer.arm_demote(HOT_IDLE);
+            let res = std::future::poll_fn(|cx| {
+                if timer.demoted() {
+                    return Poll::Ready(None);
+                }
+                match reg.poll_readable(cx) {
+                    Poll::Ready(r) => Poll::Ready(Some(r)),
+                    Poll::Pending => {
+                        timer.park(cx.waker());
+                        Poll::Pending
+                    }
+                }
+            })
+            .await;
+            timer.disarm_demote();
+            if let Some(res) = res {
+                return res;
+            }
+            drop(reg);
+            self.stream.registration.borrow_mut().take();
+        }
         ops::poll_readable(self.fd(), self.guard())
             .await
             .map(|_| ())
@@ -246,7 +304,7 @@ impl Conn {
     /// Reads into the spare capacity of `buf` (appending after `buf.len()`).
     /// `Ok(0)` means end of stream (or no spare capacity).
     pub async fn read(&self, mut buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
-        if let Some(reg) = &self.stream.registration {
+        if let Some(reg) = self.registration() {
             let res = reg.read(&mut buf, usize::MAX).await;
             return (res, buf);
         }
@@ -266,6 +324,12 @@ impl Conn {
     /// [`Conn::readable`], or mid-body): one non-blocking `recv` first, the
     /// ring only if it would block.
     pub async fn read_ready(&self, mut buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
+        if let Some(reg) = self.registration() {
+            // The registration knows whether the socket has bytes, and
+            // forgets it after a read that empties the socket.
+            let res = reg.read(&mut buf, usize::MAX).await;
+            return (res, buf);
+        }
         match ops::try_recv(self.fd(), &mut buf, usize::MAX) {
             Ok(Some(n)) => (Ok(n), buf),
             Ok(None) => self.read(buf).await,
@@ -276,7 +340,7 @@ impl Conn {
     /// Reads at most `max` bytes into the spare capacity of `buf` (so a body
     /// of known length never pulls in the next pipelined message).
     pub async fn read_max(&self, mut buf: Vec<u8>, max: usize) -> (io::Result<usize>, Vec<u8>) {
-        if let Some(reg) = &self.stream.registration {
+        if let Some(reg) = self.registration() {
             let res = reg.read(&mut buf, max).await;
             return (res, buf);
         }
@@ -380,3 +444,6 @@ impl Conn {
         shutdown_stream(&self.stream.stream, Shutdown::Write);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -127,6 +127,12 @@ impl Session {
         // connection when the timeout passes or shutdown begins.
         self.client.socket().arm(idle, Expiry::Close);
         self.client.socket().set_idle();
+        if self.served >= 2 {
+            // A client back for its third request is busy: wait on epoll
+            // (cheaper per request) until it idles. One or two requests
+            // then silence, the common idle case, never registers.
+            self.client.socket().warm();
+        }
         if w.stopping.get() {
             self.client.socket().disarm();
             self.client.socket().shutdown();
