@@ -17,8 +17,8 @@ use tokio::sync::watch;
 use crate::config::{Config, Workers};
 use crate::net::{RuntimeError, WorkerRuntime};
 use crate::proxy::route::RouteTable;
-use stats::{Stats, WorkerStats};
 use crate::tls::acceptor::TlsAcceptor;
+use stats::{Stats, WorkerStats};
 
 /// Submission queue entries per worker ring.
 const RING_ENTRIES: u32 = 1024;

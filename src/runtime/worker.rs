@@ -11,6 +11,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::net::deadline;
 
+use super::stats::WorkerStats;
 use crate::config::Config;
 use crate::net::{spawn, BufferPool, Conn, GatherPool, Listener};
 use crate::proxy::balance::Balancer;
@@ -18,7 +19,6 @@ use crate::proxy::downstream::Downstream;
 use crate::proxy::pool::UpstreamPool;
 use crate::proxy::route::RouteTable;
 use crate::proxy::session;
-use super::stats::WorkerStats;
 use crate::tls::acceptor::TlsAcceptor;
 use crate::tls::stream::TlsConn;
 

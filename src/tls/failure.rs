@@ -82,7 +82,10 @@ mod tests {
         let why = |k: io::ErrorKind| HandshakeError::new(k.into()).why;
         assert_eq!(why(io::ErrorKind::TimedOut), HandshakeFailure::Timeout);
         assert_eq!(why(io::ErrorKind::UnexpectedEof), HandshakeFailure::Closed);
-        assert_eq!(why(io::ErrorKind::ConnectionReset), HandshakeFailure::Closed);
+        assert_eq!(
+            why(io::ErrorKind::ConnectionReset),
+            HandshakeFailure::Closed
+        );
         let bad = io::Error::new(
             io::ErrorKind::InvalidData,
             rustls::Error::General("x".into()),
