@@ -274,6 +274,9 @@ make_cert() {
     TLS_FPR=$(openssl x509 -in "$TLS_CERT" -noout -fingerprint -sha256)
 }
 
+# TLS 1.3 suites in portier's (rustls's) order, for --same-cipher.
+SAME_CIPHER_SUITES=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+
 # tls_check NAME PORT: the certificate served on PORT must be TLS_CERT (for a
 # client that sends "127.0.0.1" as SNI, like wrk); records the negotiated
 # protocol, cipher and key exchange group (OpenSSL's client defaults, which
@@ -405,6 +408,11 @@ start_proxy_nginx() {
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_session_cache shared:SSL:10m;
         ssl_session_tickets off;"
+        if ((${SAME_CIPHER:-0})); then
+            tls_listen+="
+        ssl_prefer_server_ciphers on;
+        ssl_conf_command Ciphersuites $SAME_CIPHER_SUITES;"
+        fi
     fi
     {
         nginx_preamble "$dir"
@@ -453,6 +461,8 @@ start_proxy_haproxy() {
         # nginx (ssl_session_tickets off) and portier (session_tickets = false)
         tls_bind="
     bind 127.0.0.1:$tls ssl crt $TLS_PEM ssl-min-ver TLSv1.2 no-tls-tickets"
+        # haproxy uses the server's order by default; only the list differs.
+        if ((${SAME_CIPHER:-0})); then tls_bind+=" ciphersuites $SAME_CIPHER_SUITES"; fi
     fi
     # haproxy needs about 2 fds per connection (client + server side).
     local maxconn=$(((NOFILE - 200) / 2))

@@ -33,6 +33,7 @@ SCENARIOS=100b,1m,idle,tls100b,tls1m,tlsidle
 IDLE_N=4000
 REPEAT=1
 BUILD=0
+SAME_CIPHER=0
 
 usage() {
     cat <<EOF
@@ -45,6 +46,8 @@ usage: $0 [options]
   --scenarios LIST       from 100b,1m,idle,tls100b,tls1m,tlsidle (default: all)
   --idle N               idle keep-alive connections for the idle and tlsidle scenarios (default $IDLE_N)
   --repeat N             rounds of the load scenarios; the table shows medians (default $REPEAT)
+  --same-cipher          nginx and haproxy prefer TLS_AES_128_GCM_SHA256 like portier (server order),
+                         so tls1m compares the proxies on one cipher rather than their defaults
   --build                run 'cargo build --release' first (also done when the binary is missing)
 environment: PORTIER_BIN=path (use this binary, never build), KEEP_TMP=1 (keep configs and logs)
 EOF
@@ -61,6 +64,7 @@ while (($#)); do
         --idle) IDLE_N=${2:?}; shift 2 ;;
         --repeat) REPEAT=${2:?}; shift 2 ;;
         --build) BUILD=1; shift ;;
+        --same-cipher) SAME_CIPHER=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown option '$1'" ;;
     esac
@@ -433,6 +437,9 @@ report() {
         local neg="" p
         for p in "${PROXIES[@]}"; do neg+="${neg:+; }$p ${PROXY_TLS_INFO[$p]:-?}"; done
         echo "- TLS scenarios: one self-signed ECDSA P-256 certificate (localhost) for all proxies, checked by fingerprint; TLS 1.2 and 1.3 enabled, no session tickets; HTTP/1.1 keep-alive (handshakes only when wrk connects, in the warm-up). Negotiated with OpenSSL's client defaults (wrk's; OpenSSL $(openssl version | awk '{ print $2 }')): $neg"
+        if ((SAME_CIPHER)); then
+            echo "- --same-cipher: nginx and haproxy configured to prefer $SAME_CIPHER_SUITES (server order), portier's own order"
+        fi
     fi
     echo
 
