@@ -276,3 +276,47 @@ fn stalled_request_body_is_408_and_the_upstream_request_is_abandoned() {
     let body_start = find(&record.bytes, b"\r\n\r\n").expect("the head was forwarded") + 4;
     assert_eq!(show(&record.bytes[body_start..]), "01234");
 }
+
+#[test]
+fn upstream_answering_before_reading_the_whole_upload_is_relayed_not_502() {
+    // The backend reads the head, answers 413 and closes with the body
+    // unread (so its kernel resets the connection): portier's writes of
+    // the body fail, and the answer already received is what the client
+    // gets, on a connection that then closes.
+    let backend = Backend::start(|c| {
+        if c.read_head().is_some() {
+            c.write_all(
+                b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large",
+            );
+        }
+    });
+    let proxy = ProxyConfig::new(backend.server())
+        .limit("max_request_body", "\"128M\"")
+        .start();
+    let mut client = proxy.connect();
+    // Far more than the loopback socket buffers hold.
+    let len = 64 << 20;
+    client.send(
+        format!("POST /upload HTTP/1.1\r\nHost: example.org\r\nContent-Length: {len}\r\n\r\n")
+            .as_bytes(),
+    );
+    let mut writer = client.writer();
+    let sending = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 << 10];
+        let mut sent = 0;
+        while sent < len {
+            if std::io::Write::write_all(&mut writer, &chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        sent
+    });
+    let resp = client.read_response();
+    assert_eq!(resp.status_line, "HTTP/1.1 413 Payload Too Large");
+    assert_eq!(resp.body, b"too large");
+    assert!(resp.closes(), "{}", resp.head_text());
+    client.assert_closed();
+    let sent = sending.join().expect("writer thread");
+    assert!(sent < len, "the upload was cut short, not swallowed whole");
+}

@@ -13,6 +13,10 @@ use crate::error::{ProxyError, Side};
 use crate::http1::chunked::ChunkedDecoder;
 use crate::net::{Gather, Part, Stream};
 
+/// The reason of a failed write to the upstream mid-body (it closed or
+/// reset): the session then looks for an early response.
+pub const UPSTREAM_WRITE_FAILED: &str = "upstream write failed";
+
 /// One end of a body transfer.
 pub struct Leg<'a, S: Stream> {
     pub conn: &'a S,
@@ -44,7 +48,7 @@ fn write_failed(side: Side, timed_out: bool, e: Option<io::Error>) -> ProxyError
         (Side::Client, true) => ProxyError::client(None, "client send timeout"),
         (Side::Client, false) => ProxyError::client(None, "client write failed"),
         (_, true) => ProxyError::upstream(504, "upstream send timeout"),
-        (_, false) => ProxyError::upstream(502, "upstream write failed"),
+        (_, false) => ProxyError::upstream(502, UPSTREAM_WRITE_FAILED),
     };
     match e {
         Some(e) => err.with_io(e),

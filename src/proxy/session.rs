@@ -241,6 +241,7 @@ impl Session {
         // response head; once more on a new connection if a pooled one
         // turns out dead before answering and the request can be replayed.
         let mut attempt = 0;
+        let mut cut_short: Option<Failure> = None;
         let (leased, rbuf, resp) = loop {
             let leased = upstream::acquire(&w, upstream_id, attempt == 0).await?;
             let gather = std::mem::take(&mut self.gather);
@@ -265,7 +266,15 @@ impl Session {
                     .into());
             }
             if !request.body_done {
-                Box::pin(self.send_rest_of_body(&head, &route, &leased, &mut request)).await?;
+                let sent = Box::pin(self.send_rest_of_body(&head, &route, &leased, &mut request));
+                match sent.await {
+                    Ok(()) => {}
+                    // The upstream stopped taking the body: it may have
+                    // answered already (a 413, a 401), which is worth more
+                    // to the client than a 502.
+                    Err(f) if is_upstream_write_failure(&f) => cut_short = Some(f),
+                    Err(f) => return Err(f),
+                }
             }
             let rbuf = w.io_bufs.take();
             match upstream::read_response_head(
@@ -279,11 +288,17 @@ impl Session {
             .await
             {
                 Ok((resp, rbuf)) => break (leased, rbuf, resp),
-                Err(f) if f.silent && leased.reused && replayable && attempt == 0 => {
-                    tracing::debug!("pooled upstream connection was dead; retrying on a new one");
-                    attempt += 1;
-                }
-                Err(f) => return Err(f.err.into()),
+                Err(f) => match cut_short.take() {
+                    // No early answer: the body's failure stands.
+                    Some(failure) => return Err(failure),
+                    None if f.silent && leased.reused && replayable && attempt == 0 => {
+                        tracing::debug!(
+                            "pooled upstream connection was dead; retrying on a new one"
+                        );
+                        attempt += 1;
+                    }
+                    None => return Err(f.err.into()),
+                },
             }
         };
 
@@ -296,7 +311,12 @@ impl Session {
             self.buf.drain(..end);
         }
 
+        if let Some(f) = &cut_short {
+            tracing::debug!(peer = %self.peer, "{}; relaying the upstream's early response", f.err);
+            request.pipelined = None;
+        }
         let close = head.close
+            || cut_short.is_some()
             || w.stopping.get()
             || w.config.limits.keepalive_timeout.is_zero()
             || matches!(resp.body, ResponseBody::UntilClose)
@@ -304,6 +324,14 @@ impl Session {
         let reusable = self
             .relay_response(&leased, rbuf, &resp, close, client_http11, route.index)
             .await?;
+        if cut_short.is_some() {
+            // The rest of the request body is still on its way: read and
+            // drop it for a moment so the close does not reset the
+            // response away.
+            self.linger().await;
+            self.client.socket().shutdown();
+            return Ok(false);
+        }
         if reusable && request.body_done {
             w.pool
                 .borrow_mut()
@@ -449,6 +477,12 @@ impl Session {
         request.body_done = true;
         Ok(())
     }
+}
+
+/// Whether sending the request body failed because the upstream stopped
+/// reading (closed or reset), with nothing sent to the client yet.
+fn is_upstream_write_failure(f: &Failure) -> bool {
+    !f.responded && f.err.side == Side::Upstream && f.err.reason == body::UPSTREAM_WRITE_FAILED
 }
 
 /// The state of the request body while an exchange runs.

@@ -88,6 +88,12 @@ impl RawClient {
         self.stream.flush().expect("client flush");
     }
 
+    /// Another handle on the socket (to write from a second thread while
+    /// this one reads).
+    pub fn writer(&self) -> TcpStream {
+        self.stream.try_clone().expect("clone the client socket")
+    }
+
     /// Writes, ignoring errors (the proxy may already have closed).
     pub fn send_lossy(&mut self, bytes: &[u8]) {
         let _ = self.stream.write_all(bytes);
