@@ -1,22 +1,80 @@
 //! Per-worker pools of owned buffers. A connection borrows one only while it
 //! has bytes to hold and gives it back when done, so an idle keep-alive
 //! connection costs no buffer at all.
+//!
+//! What a pool keeps after a burst is bounded, and given back to the
+//! allocator when it goes unused: [`Kept::trim`] (run every second by the
+//! worker) frees the items that stayed in the pool for the whole interval.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+
+/// A bounded stack of reusable items that forgets the ones nobody needed
+/// since the last [`Kept::trim`] (single-threaded: one per worker).
+pub struct Kept<T> {
+    max: usize,
+    items: RefCell<Vec<T>>,
+    /// The fewest items held since the last trim: that many were not used.
+    low: Cell<usize>,
+}
+
+impl<T> Kept<T> {
+    pub const fn new(max: usize) -> Self {
+        Self {
+            max,
+            items: RefCell::new(Vec::new()),
+            low: Cell::new(0),
+        }
+    }
+
+    pub fn pop(&self) -> Option<T> {
+        let mut items = self.items.borrow_mut();
+        let item = items.pop();
+        self.low.set(self.low.get().min(items.len()));
+        item
+    }
+
+    /// Keeps `item` unless the stack is full (then it is dropped).
+    pub fn push(&self, item: T) {
+        let mut items = self.items.borrow_mut();
+        if items.len() < self.max {
+            items.push(item);
+        }
+    }
+
+    /// Drops the items that stayed unused since the last trim.
+    pub fn trim(&self) {
+        let unused = {
+            let mut items = self.items.borrow_mut();
+            let unused = self.low.get().min(items.len());
+            let keep = items.len() - unused;
+            // Oldest first: the bottom of the stack is the least recently used.
+            let gone: Vec<T> = items.drain(..unused).collect();
+            self.low.set(keep);
+            gone
+        };
+        drop(unused);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// A stack of cleared buffers of one capacity (single-threaded: one per worker).
 pub struct BufferPool {
     capacity: usize,
-    max_kept: usize,
-    free: RefCell<Vec<Vec<u8>>>,
+    free: Kept<Vec<u8>>,
 }
 
 impl BufferPool {
     pub fn new(capacity: usize, max_kept: usize) -> Self {
         Self {
             capacity,
-            max_kept,
-            free: RefCell::new(Vec::new()),
+            free: Kept::new(max_kept),
         }
     }
 
@@ -27,7 +85,7 @@ impl BufferPool {
 
     /// An empty buffer with at least `capacity()` bytes of spare room.
     pub fn take(&self) -> Vec<u8> {
-        match self.free.borrow_mut().pop() {
+        match self.free.pop() {
             Some(buf) => buf,
             None => Vec::with_capacity(self.capacity),
         }
@@ -39,16 +97,18 @@ impl BufferPool {
         if buf.capacity() != self.capacity {
             return;
         }
-        let mut free = self.free.borrow_mut();
-        if free.len() < self.max_kept {
-            buf.clear();
-            free.push(buf);
-        }
+        buf.clear();
+        self.free.push(buf);
+    }
+
+    /// Frees the buffers nobody used since the last trim.
+    pub fn trim(&self) {
+        self.free.trim();
     }
 
     /// Buffers currently kept (for metrics and tests).
     pub fn kept(&self) -> usize {
-        self.free.borrow().len()
+        self.free.len()
     }
 }
 
@@ -70,5 +130,23 @@ mod tests {
         assert_eq!(b.as_ptr(), ptr);
         pool.give(Vec::with_capacity(10));
         assert_eq!(pool.kept(), 0);
+    }
+
+    #[test]
+    fn trim_frees_what_stayed_unused_for_a_whole_interval() {
+        let kept = Kept::new(8);
+        (0..6).for_each(|i| kept.push(i));
+        kept.trim(); // the interval before: nothing known unused yet
+        assert_eq!(kept.len(), 6);
+        // A burst uses two of them, then returns them.
+        let (a, b) = (kept.pop(), kept.pop());
+        kept.push(b.unwrap_or_default());
+        kept.push(a.unwrap_or_default());
+        kept.trim();
+        assert_eq!(kept.len(), 2, "the four never popped are freed");
+        kept.trim();
+        assert_eq!(kept.len(), 0, "then the rest, unused for a whole interval");
+        kept.push(1);
+        assert!(!kept.is_empty());
     }
 }

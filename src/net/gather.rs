@@ -98,20 +98,18 @@ impl Gather {
 /// Per-worker stack of cleared gathers, so that idle connections hold none
 /// and busy ones do not allocate one per request.
 pub struct GatherPool {
-    max_kept: usize,
-    free: std::cell::RefCell<Vec<Gather>>,
+    free: super::buf::Kept<Gather>,
 }
 
 impl GatherPool {
     pub fn new(max_kept: usize) -> Self {
         Self {
-            max_kept,
-            free: std::cell::RefCell::new(Vec::new()),
+            free: super::buf::Kept::new(max_kept),
         }
     }
 
     pub fn take(&self) -> Gather {
-        self.free.borrow_mut().pop().unwrap_or_default()
+        self.free.pop().unwrap_or_default()
     }
 
     /// Keeps `g` for reuse unless the pool is full or `g` never allocated.
@@ -119,11 +117,13 @@ impl GatherPool {
         if g.extra.capacity() == 0 && g.parts.capacity() == 0 {
             return;
         }
-        let mut free = self.free.borrow_mut();
-        if free.len() < self.max_kept {
-            g.clear();
-            free.push(g);
-        }
+        g.clear();
+        self.free.push(g);
+    }
+
+    /// Frees the descriptions nobody used since the last trim.
+    pub fn trim(&self) {
+        self.free.trim();
     }
 }
 

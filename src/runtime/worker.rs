@@ -219,8 +219,9 @@ fn deadline_tick(config: &Config) -> Duration {
     (shortest / 4).clamp(Duration::from_millis(10), Duration::from_millis(250))
 }
 
-/// Expires overdue connections (every tick) and closes pooled upstream
-/// connections past `keepalive_idle` (every second), until the worker ends.
+/// Expires overdue connections (every tick); every second, closes pooled
+/// upstream connections past `keepalive_idle` and frees unused buffers;
+/// until the worker ends.
 async fn housekeeping(w: Rc<Worker>) {
     let tick_every = deadline_tick(&w.config);
     let mut tick = tokio::time::interval(tick_every);
@@ -232,6 +233,12 @@ async fn housekeeping(w: Rc<Worker>) {
         let now = deadline::now_ms();
         if now.saturating_sub(last_pool_sweep) >= 1000 {
             w.pool.borrow_mut().sweep(now);
+            // Buffers kept after a burst go back to the allocator once
+            // they sit unused for a second.
+            w.head_bufs.trim();
+            w.io_bufs.trim();
+            w.gathers.trim();
+            crate::tls::stream::trim_buffers();
             last_pool_sweep = now;
         }
     }

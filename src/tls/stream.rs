@@ -15,6 +15,7 @@ use std::io::{self, IoSlice, Read, Write};
 use super::acceptor::TlsAcceptor;
 use super::failure::HandshakeError;
 use super::sni::UNRECOGNIZED_NAME_ALERT;
+use crate::net::buf::Kept;
 use crate::net::{Conn, Expiry, Gather, Part, Stream};
 
 /// Ciphertext buffer size: one full TLS record plus its overhead.
@@ -23,11 +24,11 @@ const CIPHER_BUF: usize = 18 * 1024;
 const KEPT: usize = 64;
 
 thread_local! {
-    static BUFS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static BUFS: Kept<Vec<u8>> = const { Kept::new(KEPT) };
 }
 
 fn take_buf() -> Vec<u8> {
-    BUFS.with(|b| b.borrow_mut().pop())
+    BUFS.with(Kept::pop)
         .unwrap_or_else(|| Vec::with_capacity(CIPHER_BUF))
 }
 
@@ -36,12 +37,13 @@ fn give_buf(mut buf: Vec<u8>) {
         return;
     }
     buf.clear();
-    BUFS.with(|b| {
-        let mut b = b.borrow_mut();
-        if b.len() < KEPT {
-            b.push(buf);
-        }
-    });
+    BUFS.with(|b| b.push(buf));
+}
+
+/// Frees this thread's ciphertext buffers that went unused since the last
+/// call (the worker's housekeeping runs it every second).
+pub fn trim_buffers() {
+    BUFS.with(Kept::trim);
 }
 
 fn tls_error(e: rustls::Error) -> io::Error {
