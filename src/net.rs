@@ -19,6 +19,7 @@ mod ops;
 mod ready;
 pub mod socket;
 pub mod stream;
+mod thp;
 mod uring;
 
 pub use buf::BufferPool;
@@ -26,4 +27,5 @@ pub use deadline::{now_ms, Expiry};
 pub use gather::{Gather, GatherPool, Part};
 pub use socket::{bind_listener, Conn, Listener};
 pub use stream::Stream;
+pub use thp::disable_transparent_huge_pages;
 pub use uring::{spawn, RuntimeError, WorkerRuntime};

@@ -82,6 +82,9 @@ impl Server {
     /// Binds every socket, starts the workers and returns once all of them
     /// run (or the first error, with every started worker stopped).
     pub fn start(config: Arc<Config>) -> Result<Server, StartError> {
+        if let Err(e) = crate::net::disable_transparent_huge_pages() {
+            tracing::debug!("transparent huge pages stay on: {e}");
+        }
         let (n, cores) = worker_cores(&config.runtime.workers);
         let (mut per_worker, addrs) = listener::bind_all(&config, n)?;
         let echo = match &config.echo_origin {
