@@ -113,9 +113,15 @@ fn idle_connection_is_closed_and_wait_returns() {
     let mut proxy = ProxyConfig::new(backend.server()).start();
     let mut idle = proxy.connect();
     assert_eq!(idle.roundtrip(GET_FAST).body, b"/fast");
+    // A busy one too: from its third request it waits on epoll.
+    let mut busy = proxy.connect();
+    for _ in 0..4 {
+        assert_eq!(busy.roundtrip(GET_FAST).body, b"/fast");
+    }
     let server = proxy.take_server();
     server.begin_shutdown();
     idle.assert_closed();
+    busy.assert_closed();
     wait_bounded(server);
 }
 
