@@ -280,3 +280,35 @@ fn check_loads_certificates_and_strict_refuses_expired_ones() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("missing.key"), "{stderr}");
 }
+
+#[test]
+fn a_response_head_of_many_fields_arrives_whole_over_tls() {
+    // 45 fields, each followed by a hop-by-hop one portier drops, so the
+    // head is 45+ separate pieces: more than portier hands rustls in one
+    // vectored write.
+    let dir = TempDir::new("tls-many-fields");
+    let backend = Backend::serve(|_| {
+        let mut head = String::from("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n");
+        for i in 0..45 {
+            head.push_str(&format!(
+                "X-Field-{i}: value-{i}\r\nKeep-Alive: timeout=5\r\n"
+            ));
+        }
+        head.push_str("\r\nbody");
+        head.into_bytes()
+    });
+    let proxy = ProxyConfig::new(backend.server())
+        .listener("tls", &certificate(&dir, "site", &["example.org"]))
+        .start();
+    let mut tls = connect_any(proxy.addr, "example.org");
+    for _ in 0..2 {
+        let (head, body) = get(&mut tls, "example.org", "/many");
+        assert_eq!(body, b"body");
+        let fields: Vec<&str> = head.lines().filter(|l| l.starts_with("X-Field-")).collect();
+        assert_eq!(fields.len(), 45, "{head}");
+        assert!(!head.contains("Keep-Alive"), "{head}");
+        for (i, line) in fields.iter().enumerate() {
+            assert_eq!(*line, format!("X-Field-{i}: value-{i}"));
+        }
+    }
+}

@@ -22,6 +22,8 @@ use crate::net::{Conn, Expiry, Gather, Part, Stream};
 const CIPHER_BUF: usize = 18 * 1024;
 /// Buffers kept per thread for reuse.
 const KEPT: usize = 64;
+/// Plaintext pieces handed to rustls per vectored write.
+const SLICES: usize = 32;
 
 thread_local! {
     static BUFS: Kept<Vec<u8>> = const { Kept::new(KEPT) };
@@ -132,10 +134,10 @@ impl TlsConn {
     fn feed(&self, mut cipher: &[u8]) -> io::Result<()> {
         let mut tls = self.tls.borrow_mut();
         while !cipher.is_empty() {
-            if self.plain.get() > 0 {
-                self.backlog.borrow_mut().extend_from_slice(cipher);
-                return Ok(());
-            }
+            // rustls takes ciphertext until it holds 16 KiB of plaintext
+            // (then read_tls fails, and only the rest waits in `backlog`):
+            // the tail of a record that arrived with the one before it
+            // goes straight to rustls, not through an allocation.
             let n = match tls.read_tls(&mut cipher) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Other && self.plain.get() > 0 => 0,
@@ -264,16 +266,25 @@ impl TlsConn {
     /// record per slice.
     async fn send<'a>(&self, pieces: impl Iterator<Item = &'a [u8]>) -> io::Result<()> {
         {
-            let mut slices: Vec<IoSlice<'_>> =
-                pieces.filter(|p| !p.is_empty()).map(IoSlice::new).collect();
-            let mut rest = &mut slices[..];
+            // Slices in batches on the stack (a head is a dozen or two
+            // pieces): no allocation per write.
+            let mut batch = [IoSlice::new(&[]); SLICES];
+            let mut pieces = pieces.filter(|p| !p.is_empty()).peekable();
             let mut tls = self.tls.borrow_mut();
-            while !rest.is_empty() {
-                let n = tls.writer().write_vectored(rest)?;
-                if n == 0 {
-                    return Err(io::ErrorKind::WriteZero.into());
+            while pieces.peek().is_some() {
+                let mut len = 0;
+                for (slot, p) in batch.iter_mut().zip(pieces.by_ref()) {
+                    *slot = IoSlice::new(p);
+                    len += 1;
                 }
-                IoSlice::advance_slices(&mut rest, n);
+                let mut rest = &mut batch[..len];
+                while !rest.is_empty() {
+                    let n = tls.writer().write_vectored(rest)?;
+                    if n == 0 {
+                        return Err(io::ErrorKind::WriteZero.into());
+                    }
+                    IoSlice::advance_slices(&mut rest, n);
+                }
             }
         }
         self.flush().await
