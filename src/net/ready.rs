@@ -9,7 +9,7 @@
 //! per-fd state (~256 B) for as long as it lives, so:
 //! - upstream connections, few and pooled, are registered for life;
 //! - client connections are registered while they are busy (from their
-//!   second request) and deregistered once they idle for a second (see
+//!   third request) and deregistered once they idle for a second (see
 //!   `Conn::readable`), so the many idle keep-alive connections wait with a
 //!   one-shot PollAdd that holds no memory while armed.
 
