@@ -5,6 +5,7 @@
 mod local;
 mod relay;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
@@ -22,8 +23,9 @@ use crate::http1::head::{
 };
 use crate::http1::response;
 use crate::http1::rewrite::{self, ClientInfo, ConnectionLine, OutBody};
-use crate::net::{now_ms, Expiry, Gather, Part, Stream};
+use crate::net::{now_ms, Conn, Expiry, Gather, Part, Stream};
 use crate::runtime::worker::Worker;
+use crate::tls::stream::TlsConn;
 
 /// A failed exchange and whether response bytes already reached the client.
 struct Failure {
@@ -50,36 +52,80 @@ struct Session {
     /// Reused for every head and chunk re-framing on this connection.
     gather: Gather,
     served: u64,
+    /// Index of the listener (config order) that accepted the connection.
+    listener: usize,
 }
 
-/// Serves one client connection until it closes.
-pub async fn serve(w: Rc<Worker>, client: Downstream, peer: SocketAddr, _listener: usize) {
-    let mut s = Session {
+/// Serves one accepted client connection until it closes, starting with
+/// the TLS handshake on a TLS listener. The returned future is the
+/// connection's whole task: what it keeps while idle is the `Session` and
+/// the wait for the next request, each stored once (an `async fn` taking
+/// these arguments would keep them a second time).
+pub fn serve(
+    w: Rc<Worker>,
+    conn: Conn,
+    peer: SocketAddr,
+    listener: usize,
+) -> impl Future<Output = ()> {
+    Session {
         w,
-        client,
+        client: Downstream::Plain(conn),
         peer,
         buf: Vec::new(),
         gather: Gather::new(),
         served: 0,
-    };
-    loop {
-        if s.buf.is_empty() && !s.wait_idle().await {
-            break;
-        }
-        // Boxed: a request's state (several KiB of nested futures) lives on
-        // the heap only while the request runs, so an idle connection's task
-        // holds little more than `wait_idle`.
-        if !Box::pin(s.handle_one()).await {
-            break;
-        }
-        s.served += 1;
+        listener,
     }
-    let buf = std::mem::take(&mut s.buf);
-    s.w.head_bufs.give(buf);
-    s.w.gathers.give(std::mem::take(&mut s.gather));
+    .run()
 }
 
 impl Session {
+    async fn run(mut self) {
+        if self.start_tls().await {
+            loop {
+                if self.buf.is_empty() && !self.wait_idle().await {
+                    break;
+                }
+                // Boxed: a request's state (several KiB of nested futures)
+                // lives on the heap only while the request runs, so an idle
+                // connection's task holds little more than `wait_idle`.
+                if !Box::pin(self.handle_one()).await {
+                    break;
+                }
+                self.served += 1;
+            }
+            let buf = std::mem::take(&mut self.buf);
+            self.w.head_bufs.give(buf);
+            self.w.gathers.give(std::mem::take(&mut self.gather));
+        }
+        self.w.connection_closed();
+    }
+
+    /// Runs the TLS handshake when the listener terminates TLS. `false`: it
+    /// failed (counted by reason and logged at debug) and the connection
+    /// is done.
+    async fn start_tls(&mut self) -> bool {
+        let Some(acceptor) = self.w.tls.get(self.listener).and_then(Option::clone) else {
+            return true;
+        };
+        let Downstream::Plain(conn) = &self.client else {
+            return true;
+        };
+        // Boxed: the handshake's state is several KiB, and the task of every
+        // connection, plaintext or idle, would otherwise reserve it.
+        match Box::pin(TlsConn::accept(conn.clone(), &acceptor)).await {
+            Ok(tls) => {
+                self.client = Downstream::Tls(Box::new(tls));
+                true
+            }
+            Err(e) => {
+                self.w.stats.handshake_failed(e.why);
+                tracing::debug!(peer = %self.peer, "TLS handshake failed: {e}");
+                false
+            }
+        }
+    }
+
     /// Reads, proxies and answers one request. `true`: the connection stays
     /// open for the next one.
     async fn handle_one(&mut self) -> bool {

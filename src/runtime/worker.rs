@@ -2,7 +2,6 @@
 //! buffers, server selection) and its part in a graceful shutdown.
 
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,14 +12,12 @@ use crate::net::deadline;
 
 use super::stats::WorkerStats;
 use crate::config::Config;
-use crate::net::{spawn, BufferPool, Conn, GatherPool, Listener};
+use crate::net::{spawn, BufferPool, GatherPool, Listener};
 use crate::proxy::balance::Balancer;
-use crate::proxy::downstream::Downstream;
 use crate::proxy::pool::UpstreamPool;
 use crate::proxy::route::RouteTable;
 use crate::proxy::session;
 use crate::tls::acceptor::TlsAcceptor;
-use crate::tls::stream::TlsConn;
 
 /// Size of the buffers that carry bodies and response heads.
 pub const IO_BUFFER: usize = 64 * 1024;
@@ -77,7 +74,8 @@ impl Worker {
         })
     }
 
-    fn connection_closed(&self) {
+    /// Called by a connection's task as it ends.
+    pub(crate) fn connection_closed(&self) {
         let n = self.conns.get().saturating_sub(1);
         self.conns.set(n);
         if n == 0 && self.stopping.get() {
@@ -164,7 +162,7 @@ async fn accept_loop(w: Rc<Worker>, listener: Rc<Listener>, index: usize) {
                     continue;
                 }
                 w.conns.set(w.conns.get() + 1);
-                spawn(client_task(w.clone(), conn, peer, index));
+                spawn(session::serve(w.clone(), conn, peer, index));
             }
             Err(e) => {
                 tracing::warn!(worker = w.id, listener = index, "accept failed: {e}");
@@ -173,26 +171,6 @@ async fn accept_loop(w: Rc<Worker>, listener: Rc<Listener>, index: usize) {
             }
         }
     }
-}
-
-async fn client_task(w: Rc<Worker>, conn: Conn, peer: SocketAddr, listener: usize) {
-    let client = match w.tls.get(listener).and_then(Option::as_ref) {
-        None => Some(Downstream::Plain(conn)),
-        // Boxed: the handshake's state is several KiB, and the task of every
-        // connection, plaintext or idle, would otherwise reserve it.
-        Some(acceptor) => match Box::pin(TlsConn::accept(conn, acceptor)).await {
-            Ok(tls) => Some(Downstream::Tls(Box::new(tls))),
-            Err(e) => {
-                w.stats.handshake_failed(e.why);
-                tracing::debug!(%peer, "TLS handshake failed: {e}");
-                None
-            }
-        },
-    };
-    if let Some(client) = client {
-        session::serve(w.clone(), client, peer, listener).await;
-    }
-    w.connection_closed();
 }
 
 /// How often deadlines are checked: a quarter of the shortest configured
