@@ -242,6 +242,22 @@ fn format_ip(ip: IpAddr, out: &mut [u8; 48]) -> &[u8] {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     };
+    if let IpAddr::V4(v4) = ip {
+        // The common case by hand: core::fmt costs more than the rest of
+        // the header rewrite.
+        let mut n = 0;
+        for (i, octet) in v4.octets().into_iter().enumerate() {
+            if i > 0 {
+                out[n] = b'.';
+                n += 1;
+            }
+            let mut digits = [0u8; 20];
+            let d = format_u64(u64::from(octet), &mut digits);
+            out[n..n + d.len()].copy_from_slice(d);
+            n += d.len();
+        }
+        return &out[..n];
+    }
     let capacity = out.len();
     let mut cursor = &mut out[..];
     // The longest IPv6 text is 45 bytes: the write cannot fail.

@@ -142,4 +142,8 @@ fn number_and_address_formatting() {
         format_ip("127.0.0.1".parse().unwrap(), &mut a),
         b"127.0.0.1"
     );
+    for v4 in ["0.0.0.0", "255.255.255.255", "10.0.100.9", "192.168.1.20"] {
+        let ip: IpAddr = v4.parse().unwrap();
+        assert_eq!(format_ip(ip, &mut a), v4.as_bytes());
+    }
 }
