@@ -41,18 +41,13 @@ impl<T> Kept<T> {
         }
     }
 
-    /// Drops the items that stayed unused since the last trim.
+    /// Drops the items that stayed unused since the last trim (the bottom
+    /// of the stack: the least recently used).
     pub fn trim(&self) {
-        let unused = {
-            let mut items = self.items.borrow_mut();
-            let unused = self.low.get().min(items.len());
-            let keep = items.len() - unused;
-            // Oldest first: the bottom of the stack is the least recently used.
-            let gone: Vec<T> = items.drain(..unused).collect();
-            self.low.set(keep);
-            gone
-        };
-        drop(unused);
+        let mut items = self.items.borrow_mut();
+        let unused = self.low.get().min(items.len());
+        items.drain(..unused);
+        self.low.set(items.len());
     }
 
     pub fn len(&self) -> usize {

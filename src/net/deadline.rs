@@ -119,10 +119,13 @@ impl Timer {
         }
     }
 
+    /// Disarms the soft deadline. The parked waker is kept: the next wait
+    /// of the same task then stores nothing new (`park` checks
+    /// `will_wake`), and with no soft deadline armed the sweep never wakes
+    /// it.
     pub(crate) fn disarm_demote(&self) {
         self.demote_at.set(0);
         self.demoted.set(false);
-        self.waker.set(None);
     }
 
     /// The waker to wake when the soft deadline has just passed.
@@ -242,6 +245,15 @@ mod tests {
         assert_eq!(count.0.load(Ordering::Relaxed), 1);
         t.disarm_demote();
         assert!(!t.demoted());
+        // The next wait of the same task keeps the stored waker: no clone.
+        t.arm_demote(Duration::from_secs(1));
+        t.park(&waker);
+        let refs = Arc::strong_count(&count);
+        t.disarm_demote();
+        t.arm_demote(Duration::from_secs(1));
+        t.park(&waker);
+        assert_eq!(Arc::strong_count(&count), refs);
+        t.disarm_demote();
         // The hard deadline is independent of the soft one.
         assert_eq!(t.check(u64::MAX), None);
     }

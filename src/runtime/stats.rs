@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::tls::failure::HandshakeFailure;
 
+const REASONS: usize = HandshakeFailure::ALL.len();
+
 /// One worker's counters.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
-    handshake_failures: [AtomicU64; 4],
+    handshake_failures: [AtomicU64; REASONS],
 }
 
 impl WorkerStats {
@@ -40,7 +42,7 @@ impl WorkerStats {
 /// Counters summed over workers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    handshake_failures: [u64; 4],
+    handshake_failures: [u64; REASONS],
 }
 
 impl Stats {
