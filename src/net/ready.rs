@@ -63,7 +63,10 @@ impl Registration {
     pub(crate) async fn read(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
         let asked = buf.capacity().saturating_sub(buf.len()).min(max);
         loop {
-            let mut guard = self.fd.readable().await?;
+            // `poll_read_ready` keeps one waker slot per direction; the
+            // `readable()` future would link a waiter into a locked list and
+            // unlink it again on every wait.
+            let mut guard = std::future::poll_fn(|cx| self.fd.poll_read_ready(cx)).await?;
             match ops::try_recv(self.fd.get_ref().0, buf, max)? {
                 Some(n) => {
                     // A short read emptied the socket: forget the readiness
