@@ -6,6 +6,7 @@
 
 use std::io;
 use std::ops::Range;
+use std::pin::pin;
 use std::time::Duration;
 
 use super::{timed, timed_read};
@@ -72,7 +73,7 @@ impl<A: Stream, B: Stream> Flow<'_, A, B> {
         let Some((res, buf)) = timed_read(
             self.from.conn.socket(),
             self.from.timeout,
-            self.from.conn.read_max(buf, max),
+            pin!(self.from.conn.read_max(buf, max)),
         )
         .await
         else {
@@ -89,7 +90,7 @@ impl<A: Stream, B: Stream> Flow<'_, A, B> {
         match timed(
             self.to.conn.socket(),
             self.to.timeout,
-            self.to.conn.write_all(buf),
+            pin!(self.to.conn.write_all(buf)),
         )
         .await
         {
@@ -107,7 +108,7 @@ impl<A: Stream, B: Stream> Flow<'_, A, B> {
         match timed(
             self.to.conn.socket(),
             self.to.timeout,
-            self.to.conn.write_gather(base, gather),
+            pin!(self.to.conn.write_gather(base, gather)),
         )
         .await
         {
@@ -143,7 +144,7 @@ pub async fn copy_until_close<A: Stream, B: Stream>(
         let Some((res, b)) = timed_read(
             flow.from.conn.socket(),
             flow.from.timeout,
-            flow.from.conn.read_ready(buf),
+            pin!(flow.from.conn.read_ready(buf)),
         )
         .await
         else {

@@ -1,6 +1,8 @@
 //! The upstream side of one exchange: getting a connection (pooled or new,
 //! round robin over live servers) and reading the response head.
 
+use std::pin::pin;
+
 use super::timed;
 use crate::config::ServerAddr;
 use crate::error::{ProxyError, Side};
@@ -152,7 +154,8 @@ pub async fn read_response_head(
                 }
             }
         }
-        let Some((res, b)) = timed(&leased.conn, read_timeout, leased.conn.read(buf)).await else {
+        let Some((res, b)) = timed(&leased.conn, read_timeout, pin!(leased.conn.read(buf))).await
+        else {
             return Err(HeadFailure {
                 err: ProxyError::upstream(504, "upstream read timeout"),
                 silent: false,

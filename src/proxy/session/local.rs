@@ -31,7 +31,7 @@ impl Session {
         let sent = timed(
             self.client.socket(),
             send_timeout,
-            self.client.write_all(bytes),
+            pin!(self.client.write_all(bytes)),
         )
         .await;
         if !matches!(sent, Some((Ok(()), _))) {
@@ -65,7 +65,7 @@ impl Session {
         let sent = timed(
             self.client.socket(),
             send_timeout,
-            self.client.write_static(response::error(status)),
+            pin!(self.client.write_static(response::error(status))),
         )
         .await;
         if matches!(sent, Some(Ok(()))) {

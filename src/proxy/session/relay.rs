@@ -77,7 +77,7 @@ impl Session {
         let Some((res, rbuf, gather)) = timed(
             self.client.socket(),
             send_timeout,
-            self.client.write_gather(rbuf, gather),
+            pin!(self.client.write_gather(rbuf, gather)),
         )
         .await
         else {
