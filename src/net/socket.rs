@@ -75,8 +75,8 @@ impl Listener {
 }
 
 thread_local! {
-    /// iovec array for direct (synchronous) gathered sends.
-    static SCRATCH_IOV: std::cell::RefCell<Vec<libc::iovec>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Scratch space for direct (synchronous) gathered sends.
+    static SEND_SCRATCH: std::cell::RefCell<ops::SendScratch> = const { std::cell::RefCell::new(ops::SendScratch::new()) };
 }
 
 /// Aborts a pending non-blocking connect so that a poll on it completes.
@@ -406,8 +406,9 @@ impl Conn {
         gather: Gather,
     ) -> (io::Result<()>, Vec<u8>, Gather) {
         let total = gather.len();
-        let first = SCRATCH_IOV
-            .with(|iov| ops::try_send_gather(self.fd(), &base, &gather, 0, &mut iov.borrow_mut()));
+        let first = SEND_SCRATCH.with(|scratch| {
+            ops::try_send_gather(self.fd(), &base, &gather, &mut scratch.borrow_mut())
+        });
         let mut done = match first {
             Ok(n) => n.unwrap_or(0),
             Err(e) => return (Err(e), base, gather),
