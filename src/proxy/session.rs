@@ -84,6 +84,7 @@ impl Session {
     /// Not an `async fn`: one taking `self` by value would store the
     /// session twice in its future (the argument, then the local it is
     /// moved into). The block captures it once.
+    #[allow(clippy::manual_async_fn)]
     fn run(mut self) -> impl Future<Output = ()> {
         async move {
             if self.start_tls().await {
